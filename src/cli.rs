@@ -1,0 +1,289 @@
+//! Command-line surface: one `*Args` struct per subcommand (clap derive).
+//!
+//! Each struct belongs to the command module of the same name; `--help` text here is the
+//! user's manual, so it says what a flag does, its default, and where its value may also come from.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   a check failed (drift, bad signature), or Salesforce reported a failed/canceled deploy
+  2   usage, configuration or bad input
+  3   authentication with Salesforce failed
+  68  deploy partially succeeded
+  69  deploy still running when --wait ran out";
+
+/// Signed, reliable outbound webhooks for Salesforce.
+///
+/// sfhooks generates the Apex (triggers, a durable outbox, a signing dispatcher, tests) that POSTs
+/// a signed event to your URL whenever records are created, updated, deleted or undeleted; packages
+/// it for the Metadata API; deploys it; and verifies what it sends on the receiving side.
+#[derive(Debug, Parser)]
+#[command(name = "sfhooks", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the Apex and metadata into an SFDX source tree (or check it for drift).
+    #[command(after_help = EXAMPLES_GENERATE)]
+    Generate(GenerateArgs),
+    /// Build the Metadata API zip (sandbox, production or uninstall), adding the signing secret.
+    Package(PackageArgs),
+    /// Authenticate and deploy to a sandbox, or validate and quick-deploy to production.
+    Deploy(DeployArgs),
+    /// Verify one webhook delivery (signature, timestamp) the way a receiver must.
+    Verify(VerifyArgs),
+    /// Print a new random `whsec_` signing secret.
+    Secret(SecretArgs),
+    /// Run a local HTTP receiver that verifies every delivery (and optionally forwards it).
+    Listen(ListenArgs),
+}
+
+const EXAMPLES_GENERATE: &str = "\
+Examples:
+  sfhooks generate --objects Contact,Account --callback-url https://hooks.example.com/salesforce
+  sfhooks generate --config sfhooks.toml --check
+  sfhooks generate --instance open-connectors-instance.json --out force-app/main/default
+
+Configuration comes from sfhooks.toml (or --config), then --instance, then flags; later wins.";
+
+/// Where the event signature scheme comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureScheme {
+    /// Standard Webhooks v1: webhook-id, webhook-timestamp, webhook-signature (v1,<base64>).
+    Standard,
+    /// Open Connectors / Cloud Elements: Elements-Webhook-Signature: sha256=<base64>; no replay protection.
+    Elements,
+}
+
+/// The configuration inputs shared by generate, package and deploy.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InputArgs {
+    /// sfhooks.toml to read [default: ./sfhooks.toml when it exists].
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Open Connectors / Cloud Elements instance JSON to read (event.objects, event.notification.callback.url, ...).
+    #[arg(long, value_name = "PATH")]
+    pub instance: Option<PathBuf>,
+    /// Objects to watch, comma-separated API names: Contact,Account,Invoice__c,acme__Order__c.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub objects: Option<Vec<String>>,
+    /// Absolute https URL the events are POSTed to.
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// Events to send, comma-separated [default: created,updated,deleted,undeleted].
+    #[arg(long, value_name = "EVENTS", value_delimiter = ',')]
+    pub events: Option<Vec<String>>,
+    /// Salesforce API version of the generated metadata [default: 63.0].
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<String>,
+    /// Prefix of every generated name [default: Sfhooks].
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// How deliveries are signed [default: standard].
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub signature_scheme: Option<SignatureScheme>,
+    /// Accept an http:// callback URL (only for test receivers; events travel unencrypted).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
+}
+
+/// `sfhooks generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Configuration inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Folder of the SFDX source tree to write [default: force-app/main/default].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write nothing; exit 0 when the folder matches what would be generated, 1 with a diff when not.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `sfhooks package`.
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// Configuration inputs (ignored with --from).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Package an existing generated source tree instead of rendering one.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+    /// Zip file to write.
+    #[arg(long, value_name = "FILE", default_value = "sfhooks.zip")]
+    pub out: PathBuf,
+    /// File holding the signing secret (else $SFHOOKS_SECRET, else event.notification.signature.key).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Build without the secret record (add it later in Setup > Custom Metadata Types).
+    #[arg(long)]
+    pub no_secret: bool,
+    /// Also print the exact commands that ship the zip to production.
+    #[arg(long, conflicts_with = "uninstall")]
+    pub production: bool,
+    /// Build a destructive package that removes everything sfhooks generated.
+    #[arg(long)]
+    pub uninstall: bool,
+}
+
+/// `sfhooks deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Configuration inputs (ignored with --zip).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Deploy to a sandbox (login host test.salesforce.com).
+    #[arg(long, conflicts_with = "production", required_unless_present_any = ["production", "report"])]
+    pub sandbox: bool,
+    /// Deploy to production (login host login.salesforce.com), running the generated tests.
+    #[arg(long)]
+    pub production: bool,
+    /// Deploy this zip instead of building one.
+    #[arg(long, value_name = "FILE")]
+    pub zip: Option<PathBuf>,
+    /// File holding the signing secret (else $SFHOOKS_SECRET, else event.notification.signature.key).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// Deploy without the secret record.
+    #[arg(long)]
+    pub no_secret: bool,
+    /// Remove everything sfhooks generated.
+    #[arg(long)]
+    pub uninstall: bool,
+    /// Test level (sandbox only; production always runs exactly the generated tests).
+    #[arg(long, value_name = "LEVEL")]
+    pub test_level: Option<String>,
+    /// Check-only deploy with the tests; prints the validation id and the command to finish it.
+    #[arg(long)]
+    pub validate_only: bool,
+    /// Quick-deploy a validation that succeeded within the last 10 days.
+    #[arg(long, value_name = "VALIDATION_ID", conflicts_with_all = ["zip", "validate_only", "report", "uninstall", "test_level"])]
+    pub quick: Option<String>,
+    /// Resume polling a deploy job started earlier.
+    #[arg(long, value_name = "JOB_ID", conflicts_with_all = ["zip", "validate_only", "uninstall", "test_level"])]
+    pub report: Option<String>,
+    /// Minutes to wait for the deploy [default: 33].
+    #[arg(long, value_name = "MINUTES", default_value_t = 33)]
+    pub wait: u64,
+    /// One JSON object on stdout, shaped like the Salesforce CLI's.
+    #[arg(long)]
+    pub json: bool,
+    /// Access token (or $SF_ACCESS_TOKEN), with --instance-url.
+    #[arg(long, env = "SF_ACCESS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub access_token: Option<String>,
+    /// Instance URL (or $SF_INSTANCE_URL), e.g. https://acme.my.salesforce.com.
+    #[arg(long, env = "SF_INSTANCE_URL", value_name = "URL")]
+    pub instance_url: Option<String>,
+    /// SFDX auth URL (or $SFDX_AUTH_URL): force://<clientId>:<clientSecret>:<refreshToken>@<host>.
+    #[arg(long, env = "SFDX_AUTH_URL", hide_env_values = true, value_name = "URL")]
+    pub sfdx_auth_url: Option<String>,
+    /// Connected app consumer key, for the JWT bearer flow.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Salesforce username, for the JWT bearer flow.
+    #[arg(long, value_name = "USERNAME")]
+    pub username: Option<String>,
+    /// PEM RSA private key, for the JWT bearer flow.
+    #[arg(long, value_name = "PATH")]
+    pub jwt_key_file: Option<PathBuf>,
+    /// Login URL for the JWT flow (My Domain) [default: test.salesforce.com / login.salesforce.com].
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+}
+
+/// Where a receiver's secret comes from: never an argument, since process lists leak them.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct SecretSource {
+    /// Environment variable holding the secret(s); several separated by spaces for rotation.
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// File holding the secret(s), one per line.
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+}
+
+/// `sfhooks verify`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Exit codes:
+  0  the delivery is valid; a one-line summary of its events is printed
+  1  the delivery is invalid (bad signature, stale timestamp, malformed header); the reason is printed
+  2  usage error: missing flag, unreadable file or variable, malformed secret
+
+Example:
+  sfhooks verify --secret-env SFHOOKS_SECRET --id msg_2Lh9 --timestamp 1649367553 \\
+    --signature 'v1,K5oZ...' --body-file body.json")]
+pub struct VerifyArgs {
+    /// Where the secret comes from.
+    #[command(flatten)]
+    pub secret: SecretSource,
+    /// The webhook-id header (standard scheme).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The webhook-timestamp header, Unix seconds (standard scheme).
+    #[arg(long, value_name = "UNIX")]
+    pub timestamp: Option<String>,
+    /// The webhook-signature header, or the Elements-Webhook-Signature header with --signature-scheme elements.
+    #[arg(long, value_name = "SIG")]
+    pub signature: String,
+    /// File holding the raw body [default: stdin].
+    #[arg(long, value_name = "PATH")]
+    pub body_file: Option<PathBuf>,
+    /// Accepted clock difference in seconds, either way.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::webhook::wire::DEFAULT_TOLERANCE_SECS)]
+    pub tolerance: u64,
+    /// Pretend the current time is this Unix time.
+    #[arg(long, value_name = "UNIX")]
+    pub now: Option<i64>,
+    /// Signature scheme.
+    #[arg(long, value_enum, default_value_t = SignatureScheme::Standard)]
+    pub signature_scheme: SignatureScheme,
+}
+
+/// `sfhooks secret`.
+#[derive(Debug, Args)]
+pub struct SecretArgs {}
+
+/// `sfhooks listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Where the secret comes from.
+    #[command(flatten)]
+    pub secret: SecretSource,
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, value_name = "PORT")]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Forward every verified delivery to this URL, headers passed through.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+    /// Largest body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1_048_576)]
+    pub max_body: usize,
+    /// JSON lines on stdout instead of one text line per event.
+    #[arg(long)]
+    pub json: bool,
+    /// Accepted clock difference in seconds, either way; also how long webhook-ids are remembered.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::webhook::wire::DEFAULT_TOLERANCE_SECS)]
+    pub tolerance: u64,
+    /// Seconds a client gets to send its request headers, and again its body, before the
+    /// connection is dropped (protects against slow clients).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub read_timeout: u64,
+    /// Signature scheme.
+    #[arg(long, value_enum, default_value_t = SignatureScheme::Standard)]
+    pub signature_scheme: SignatureScheme,
+}

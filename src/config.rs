@@ -1,0 +1,705 @@
+//! One validated configuration from three sources, later winning: `sfhooks.toml` (or `--config`),
+//! an Open Connectors instance JSON (`--instance`), then flags.
+//!
+//! Everything downstream (render, package, deploy) takes a [`Config`] and trusts it: names are
+//! valid API names, the callback URL is absolute https with nothing that could break out of an
+//! Apex string or XML text, the version and prefix are usable.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{InputArgs, SignatureScheme};
+use crate::naming::{self, NameError, ObjectName};
+use crate::redacted::Redacted;
+
+/// Default Salesforce API version of the generated metadata.
+pub const DEFAULT_API_VERSION: &str = "63.0";
+/// Oldest API version the generated Apex compiles with (`??` needs 60.0, Spring '24).
+pub const MIN_API_VERSION: u32 = 60;
+/// Default prefix of generated names.
+pub const DEFAULT_PREFIX: &str = "Sfhooks";
+/// Default SFDX source folder.
+pub const DEFAULT_OUT: &str = "force-app/main/default";
+/// The config file read from the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "sfhooks.toml";
+
+/// A configuration that cannot be used, with what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file could not be parsed.
+    #[error("{path} is not valid {format}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// "TOML" or "JSON".
+        format: &'static str,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is missing or wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// A bad name.
+    #[error(transparent)]
+    Name(#[from] NameError),
+}
+
+fn invalid(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(msg.into())
+}
+
+/// Which record changes produce events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Events {
+    /// Insert.
+    pub created: bool,
+    /// Update.
+    pub updated: bool,
+    /// Delete.
+    pub deleted: bool,
+    /// Undelete.
+    pub undeleted: bool,
+}
+
+impl Events {
+    const ALL: Events = Events {
+        created: true,
+        updated: true,
+        deleted: true,
+        undeleted: true,
+    };
+
+    fn parse(list: &[String]) -> Result<Events, ConfigError> {
+        let mut events = Events {
+            created: false,
+            updated: false,
+            deleted: false,
+            undeleted: false,
+        };
+        for item in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            match item.to_ascii_lowercase().as_str() {
+                "created" => events.created = true,
+                "updated" => events.updated = true,
+                "deleted" => events.deleted = true,
+                "undeleted" => events.undeleted = true,
+                _ => {
+                    return Err(invalid(format!(
+                        "unknown event {item:?}: use created, updated, deleted or undeleted"
+                    )))
+                }
+            }
+        }
+        if !(events.created || events.updated || events.deleted || events.undeleted) {
+            return Err(invalid(
+                "no events selected: pass --events created,updated,deleted,undeleted (or a subset)",
+            ));
+        }
+        Ok(events)
+    }
+}
+
+/// One watched object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectConfig {
+    /// The validated API name.
+    pub name: ObjectName,
+    /// Fields the event's `record` carries; `None` means every populated field.
+    pub fields: Option<Vec<String>>,
+    /// UPDATED only when one of these changed; `None` means any change.
+    pub watched_fields: Option<Vec<String>>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Objects to watch, in the order given.
+    pub objects: Vec<ObjectConfig>,
+    /// Where events are POSTed.
+    pub callback_url: url::Url,
+    /// Which changes produce events.
+    pub events: Events,
+    /// API version of the generated metadata, e.g. "63.0".
+    pub api_version: String,
+    /// Prefix of every generated name.
+    pub prefix: String,
+    /// SFDX source folder to write.
+    pub out_dir: PathBuf,
+    /// How deliveries are signed.
+    pub signature_scheme: SignatureScheme,
+    /// `event.notification.signature.key` of an instance JSON: a secret source for package and
+    /// deploy, never written into the source tree.
+    pub signature_key: Option<Redacted<String>>,
+    /// Things the user should know that did not stop us.
+    pub warnings: Vec<String>,
+}
+
+/// Per-object settings in sfhooks.toml: `[objects_config.Invoice__c]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectFile {
+    fields: Option<Vec<String>>,
+    watched_fields: Option<Vec<String>>,
+}
+
+/// sfhooks.toml. Unknown keys are errors, so a typo never silently does nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    objects: Option<Vec<String>>,
+    callback_url: Option<String>,
+    events: Option<Vec<String>>,
+    api_version: Option<String>,
+    prefix: Option<String>,
+    out: Option<PathBuf>,
+    signature_scheme: Option<SignatureScheme>,
+    allow_insecure_http: Option<bool>,
+    #[serde(default)]
+    objects_config: BTreeMap<String, ObjectFile>,
+}
+
+/// The settings gathered before validation; each source overwrites what it sets.
+#[derive(Debug, Default)]
+struct Raw {
+    objects: Option<Vec<String>>,
+    callback_url: Option<String>,
+    events: Option<Vec<String>>,
+    api_version: Option<String>,
+    prefix: Option<String>,
+    out: Option<PathBuf>,
+    signature_scheme: Option<SignatureScheme>,
+    allow_insecure_http: bool,
+    objects_config: BTreeMap<String, ObjectFile>,
+    signature_key: Option<String>,
+    warnings: Vec<String>,
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn apply_config_file(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
+    let file: ConfigFile = toml::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        format: "TOML",
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    raw.objects = file.objects.or(raw.objects.take());
+    raw.callback_url = file.callback_url.or(raw.callback_url.take());
+    raw.events = file.events.or(raw.events.take());
+    raw.api_version = file.api_version.or(raw.api_version.take());
+    raw.prefix = file.prefix.or(raw.prefix.take());
+    // A relative `out` is relative to the config file, so `--config some/dir/sfhooks.toml` works
+    // from anywhere.
+    raw.out = file.out.map(|out| base.join(out)).or(raw.out.take());
+    raw.signature_scheme = file.signature_scheme.or(raw.signature_scheme);
+    raw.allow_insecure_http |= file.allow_insecure_http.unwrap_or(false);
+    raw.objects_config = file.objects_config;
+    Ok(())
+}
+
+/// The `event.*` keys of an Open Connectors instance that sfhooks understands.
+const KNOWN_INSTANCE_KEYS: &[&str] = &[
+    "event.notification.enabled",
+    "event.vendor.type",
+    "event.notification.callback.url",
+    "event.notification.signature.key",
+    "event.objects",
+    "event.poller.refresh_interval",
+];
+
+fn instance_bool(value: &serde_json::Value) -> Option<bool> {
+    match value {
+        serde_json::Value::Bool(b) => Some(*b),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn instance_string(key: &str, value: &serde_json::Value) -> Result<String, ConfigError> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| invalid(format!("instance key {key:?} must be a string")))
+}
+
+/// Reads an Open Connectors / Cloud Elements instance JSON
+/// (`{"element":{"key":"sfdc"},"configuration":{"event.objects":"Contact,Account",...}}`).
+fn apply_instance(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
+    let json: serde_json::Value =
+        serde_json::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            format: "JSON",
+            message: e.to_string(),
+        })?;
+    let configuration = json
+        .get("configuration")
+        .and_then(|c| c.as_object())
+        .ok_or_else(|| {
+            invalid(format!(
+                "{} has no \"configuration\" object; expected an Open Connectors instance JSON",
+                path.display()
+            ))
+        })?;
+    if let Some(key) = json.pointer("/element/key").and_then(|k| k.as_str()) {
+        if key != "sfdc" {
+            raw.warnings.push(format!(
+                "{} is an instance of element {key:?}, not \"sfdc\" (Salesforce)",
+                path.display()
+            ));
+        }
+    }
+    if let Some(enabled) = configuration.get("event.notification.enabled") {
+        if instance_bool(enabled) != Some(true) {
+            return Err(invalid(format!(
+                "events are disabled in {} (event.notification.enabled = {enabled}); set it to true to generate webhooks",
+                path.display()
+            )));
+        }
+    }
+    if let Some(vendor) = configuration.get("event.vendor.type") {
+        let vendor = instance_string("event.vendor.type", vendor)?;
+        if vendor != "webhooks" {
+            return Err(invalid(format!(
+                "event.vendor.type is {vendor:?}: polling is not supported yet; sfhooks delivers events \
+                 from Apex triggers, so set event.vendor.type to \"webhooks\""
+            )));
+        }
+    }
+    if let Some(objects) = configuration.get("event.objects") {
+        let objects = instance_string("event.objects", objects)?;
+        raw.objects = Some(objects.split(',').map(|s| s.trim().to_string()).collect());
+    }
+    if let Some(url) = configuration.get("event.notification.callback.url") {
+        raw.callback_url = Some(instance_string("event.notification.callback.url", url)?);
+    }
+    if let Some(key) = configuration.get("event.notification.signature.key") {
+        raw.signature_key = Some(instance_string("event.notification.signature.key", key)?);
+    }
+    let unknown: Vec<&str> = configuration
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with("event.") && !KNOWN_INSTANCE_KEYS.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        raw.warnings.push(format!(
+            "ignoring instance keys sfhooks does not use: {}",
+            unknown.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn apply_flags(raw: &mut Raw, input: &InputArgs, out: Option<&Path>) {
+    if let Some(objects) = &input.objects {
+        raw.objects = Some(objects.clone());
+    }
+    if let Some(url) = &input.callback_url {
+        raw.callback_url = Some(url.clone());
+    }
+    if let Some(events) = &input.events {
+        raw.events = Some(events.clone());
+    }
+    if let Some(v) = &input.api_version {
+        raw.api_version = Some(v.clone());
+    }
+    if let Some(p) = &input.prefix {
+        raw.prefix = Some(p.clone());
+    }
+    if let Some(s) = input.signature_scheme {
+        raw.signature_scheme = Some(s);
+    }
+    if let Some(out) = out {
+        raw.out = Some(out.to_path_buf());
+    }
+    raw.allow_insecure_http |= input.allow_insecure_http;
+}
+
+/// Characters that must never reach generated Apex or XML from a value, with how to name them.
+/// The filters escape them too; refusing them keeps the generated code readable and reviewable.
+fn forbidden_char(value: &str) -> Option<String> {
+    if value.contains("*/") {
+        return Some("\"*/\"".to_string());
+    }
+    value
+        .chars()
+        .find(|c| matches!(c, '\'' | '"' | '\\' | '<' | '>' | '`') || c.is_control() || c.is_whitespace())
+        .map(|c| format!("{c:?}"))
+}
+
+/// Validates the callback URL: absolute https (http only when allowed), a host, no credentials,
+/// no fragment, nothing that could break out of an Apex string or XML text.
+pub fn validate_callback_url(value: &str, allow_http: bool) -> Result<url::Url, ConfigError> {
+    if let Some(bad) = forbidden_char(value) {
+        return Err(invalid(format!(
+            "callback URL {value:?} contains {bad}; percent-encode it (e.g. %27 for a quote, %20 for a space)"
+        )));
+    }
+    let url = url::Url::parse(value).map_err(|e| {
+        invalid(format!(
+            "callback URL {value:?} is not an absolute URL ({e}); write it like https://hooks.example.com/salesforce"
+        ))
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => {
+            return Err(invalid(format!(
+                "callback URL {value:?} is http: events would travel unencrypted; use https, or pass \
+                 --allow-insecure-http for a test receiver"
+            )))
+        }
+        other => {
+            return Err(invalid(format!(
+                "callback URL {value:?} has scheme {other:?}; use https"
+            )))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(format!("callback URL {value:?} has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(format!(
+            "callback URL {:?} carries credentials, which would be stored in the Apex source; \
+             remove them and authenticate the receiver with the webhook signature instead",
+            redact_userinfo(value)
+        )));
+    }
+    if url.fragment().is_some() {
+        return Err(invalid(format!(
+            "callback URL {value:?} has a #fragment, which is never sent; remove it"
+        )));
+    }
+    Ok(url)
+}
+
+/// The URL with any `user:password@` replaced, so an error never echoes a password.
+fn redact_userinfo(value: &str) -> String {
+    match (value.find("://"), value.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://[redacted]@{}", &value[..scheme_end], &value[at + 1..])
+        }
+        _ => value.to_string(),
+    }
+}
+
+fn validate_api_version(v: &str) -> Result<(), ConfigError> {
+    let major = v
+        .strip_suffix(".0")
+        .and_then(|m| m.parse::<u32>().ok())
+        .filter(|m| m.to_string().len() == 2 || m.to_string().len() == 3);
+    match major {
+        Some(m) if m >= MIN_API_VERSION => Ok(()),
+        Some(_) => Err(invalid(format!(
+            "API version {v} is too old: the generated Apex needs {MIN_API_VERSION}.0 or later"
+        ))),
+        None => Err(invalid(format!(
+            "API version {v:?} is not a Salesforce API version; write it like {DEFAULT_API_VERSION}"
+        ))),
+    }
+}
+
+fn validate_field_list(
+    object: &str,
+    what: &str,
+    list: Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(list) = list else { return Ok(None) };
+    if list.is_empty() {
+        return Err(invalid(format!(
+            "objects_config.{object}.{what} is empty; remove it to mean every field"
+        )));
+    }
+    for field in &list {
+        naming::validate_field_name(field)?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for field in &list {
+        if !seen.insert(field.to_ascii_lowercase()) {
+            return Err(invalid(format!(
+                "objects_config.{object}.{what} lists {field:?} twice"
+            )));
+        }
+    }
+    Ok(Some(list))
+}
+
+fn validate(raw: Raw) -> Result<Config, ConfigError> {
+    let names = raw.objects.ok_or_else(|| {
+        invalid("no objects to watch: pass --objects Contact,Account (or objects = [...] in sfhooks.toml, or event.objects in --instance)")
+    })?;
+    let names: Vec<&str> = names.iter().map(|s| s.trim()).collect();
+    if names.iter().all(|n| n.is_empty()) {
+        return Err(invalid(
+            "the object list is empty: pass --objects Contact,Account",
+        ));
+    }
+    let mut objects = Vec::with_capacity(names.len());
+    for name in &names {
+        objects.push(naming::parse_object_name(name)?);
+    }
+    naming::check_duplicates(names.iter().copied())?;
+
+    let mut per_object = raw.objects_config;
+    let objects = objects
+        .into_iter()
+        .map(|name| {
+            let settings = per_object.remove(&name.api_name).unwrap_or_default();
+            Ok(ObjectConfig {
+                fields: validate_field_list(&name.api_name, "fields", settings.fields)?,
+                watched_fields: validate_field_list(
+                    &name.api_name,
+                    "watched_fields",
+                    settings.watched_fields,
+                )?,
+                name,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    if let Some(extra) = per_object.keys().next() {
+        return Err(invalid(format!(
+            "objects_config.{extra} configures an object that is not in the object list; add it to objects or remove the table"
+        )));
+    }
+
+    let url = raw.callback_url.ok_or_else(|| {
+        invalid("no callback URL: pass --callback-url https://hooks.example.com/salesforce")
+    })?;
+    let callback_url = validate_callback_url(url.trim(), raw.allow_insecure_http)?;
+    let events = match raw.events {
+        Some(list) => Events::parse(&list)?,
+        None => Events::ALL,
+    };
+    let api_version = raw
+        .api_version
+        .unwrap_or_else(|| DEFAULT_API_VERSION.to_string());
+    validate_api_version(&api_version)?;
+    let prefix = raw.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+    naming::validate_prefix(&prefix)?;
+    let out_dir = raw.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+
+    Ok(Config {
+        objects,
+        callback_url,
+        events,
+        api_version,
+        prefix,
+        out_dir,
+        signature_scheme: raw.signature_scheme.unwrap_or(SignatureScheme::Standard),
+        signature_key: raw.signature_key.map(Redacted::new),
+        warnings: raw.warnings,
+    })
+}
+
+/// Loads the configuration: sfhooks.toml (or `--config`), then `--instance`, then flags.
+pub fn load(input: &InputArgs) -> Result<Config, ConfigError> {
+    load_with_out(input, None)
+}
+
+/// Like [`load`], with an `--out` flag that overrides the config file's `out`.
+pub fn load_with_out(input: &InputArgs, out: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut raw = Raw::default();
+    match &input.config {
+        Some(path) => apply_config_file(&mut raw, path)?,
+        None => {
+            let default = Path::new(DEFAULT_CONFIG_FILE);
+            if default.is_file() {
+                apply_config_file(&mut raw, default)?;
+            }
+        }
+    }
+    if let Some(path) = &input.instance {
+        apply_instance(&mut raw, path)?;
+    }
+    apply_flags(&mut raw, input, out);
+    validate(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(objects: &str, url: &str) -> InputArgs {
+        InputArgs {
+            objects: Some(objects.split(',').map(str::to_string).collect()),
+            callback_url: Some(url.to_string()),
+            ..InputArgs::default()
+        }
+    }
+
+    fn with_raw(objects: &str, url: &str) -> Raw {
+        let mut raw = Raw::default();
+        apply_flags(&mut raw, &flags(objects, url), None);
+        raw
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = validate(with_raw("Contact,Account", "https://hooks.example.com/salesforce"))
+            .expect("valid");
+        assert_eq!(config.api_version, "63.0");
+        assert_eq!(config.prefix, "Sfhooks");
+        assert_eq!(config.events, Events::ALL);
+        assert_eq!(config.out_dir, PathBuf::from("force-app/main/default"));
+        assert_eq!(config.signature_scheme, SignatureScheme::Standard);
+        assert_eq!(config.objects.len(), 2);
+    }
+
+    #[test]
+    fn hostile_callback_urls_are_refused_with_the_fix() {
+        for (url, needle) in [
+            ("https://x.example.com/a'b", "percent-encode"),
+            ("https://x.example.com/a\"b", "percent-encode"),
+            ("https://x.example.com/a\\b", "percent-encode"),
+            ("https://x.example.com/a\nb", "percent-encode"),
+            ("https://x.example.com/a*/b", "\"*/\""),
+            ("https://x.example.com/a b", "percent-encode"),
+            ("http://x.example.com/", "--allow-insecure-http"),
+            ("ftp://x.example.com/", "scheme"),
+            ("/relative", "absolute"),
+            ("https://user:pw@x.example.com/", "credentials"),
+            ("https://x.example.com/#frag", "fragment"),
+        ] {
+            let err = validate_callback_url(url, false).expect_err(url).to_string();
+            assert!(err.contains(needle), "{url:?}: {err}");
+            assert!(!err.contains("pw@"), "{err}");
+        }
+        assert!(validate_callback_url("http://127.0.0.1:8080/x", true).is_ok());
+        assert!(validate_callback_url("https://x.example.com/hook?a=1&b=2", false).is_ok());
+    }
+
+    #[test]
+    fn events_parse_and_refuse_unknown_or_empty() {
+        let e = Events::parse(&["created".into(), "DELETED".into()]).expect("valid");
+        assert!(e.created && e.deleted && !e.updated && !e.undeleted);
+        assert!(Events::parse(&["created".into(), "merged".into()])
+            .expect_err("unknown")
+            .to_string()
+            .contains("merged"));
+        assert!(Events::parse(&[]).is_err());
+    }
+
+    #[test]
+    fn api_versions_are_checked() {
+        assert!(validate_api_version("63.0").is_ok());
+        assert!(validate_api_version("60.0").is_ok());
+        assert!(validate_api_version("59.0").is_err());
+        assert!(validate_api_version("63").is_err());
+        assert!(validate_api_version("63.1").is_err());
+        assert!(validate_api_version("abc").is_err());
+    }
+
+    #[test]
+    fn empty_and_duplicate_objects_are_refused() {
+        let empty = validate(with_raw("", "https://x.example.com/")).expect_err("empty");
+        assert!(empty.to_string().contains("empty"), "{empty}");
+        let dup = validate(with_raw("Contact,contact", "https://x.example.com/")).expect_err("dup");
+        assert!(dup.to_string().contains("twice"), "{dup}");
+    }
+
+    #[test]
+    fn later_sources_win() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let toml = dir.path().join("sfhooks.toml");
+        std::fs::write(
+            &toml,
+            "objects = [\"Lead\"]\ncallback_url = \"https://a.example.com/\"\nprefix = \"Toml\"\nout = \"src\"\n",
+        )
+        .expect("write");
+        let instance = dir.path().join("instance.json");
+        std::fs::write(
+            &instance,
+            r#"{"element":{"key":"sfdc"},"configuration":{"event.notification.enabled":true,
+            "event.vendor.type":"webhooks","event.notification.callback.url":"https://b.example.com/",
+            "event.notification.signature.key":"12345","event.objects":"Contact,Account",
+            "event.notification.subscription.id":"x"},"name":"x"}"#,
+        )
+        .expect("write");
+        let input = InputArgs {
+            config: Some(toml.clone()),
+            instance: Some(instance),
+            prefix: Some("Flag".into()),
+            ..InputArgs::default()
+        };
+        let config = load(&input).expect("valid");
+        assert_eq!(config.callback_url.as_str(), "https://b.example.com/");
+        assert_eq!(config.objects[0].name.api_name, "Contact");
+        assert_eq!(config.prefix, "Flag");
+        assert_eq!(config.out_dir, dir.path().join("src"));
+        assert_eq!(
+            config.signature_key.as_ref().map(|k| k.expose().as_str()),
+            Some("12345")
+        );
+        assert!(
+            config.warnings[0].contains("event.notification.subscription.id"),
+            "{:?}",
+            config.warnings
+        );
+    }
+
+    #[test]
+    fn instance_polling_and_disabled_events_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (conf, needle) in [
+            (r#""event.vendor.type":"polling""#, "polling is not supported yet"),
+            (r#""event.notification.enabled":false"#, "disabled"),
+            (r#""event.notification.enabled":"false""#, "disabled"),
+        ] {
+            let path = dir.path().join("i.json");
+            std::fs::write(&path, format!(r#"{{"configuration":{{{conf}}}}}"#)).expect("write");
+            let input = InputArgs {
+                instance: Some(path),
+                ..InputArgs::default()
+            };
+            let err = load(&input).expect_err(conf).to_string();
+            assert!(err.contains(needle), "{conf}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_toml_keys_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let toml = dir.path().join("sfhooks.toml");
+        std::fs::write(&toml, "objetcs = [\"Lead\"]\n").expect("write");
+        let input = InputArgs {
+            config: Some(toml),
+            ..InputArgs::default()
+        };
+        let err = load(&input).expect_err("typo").to_string();
+        assert!(err.contains("objetcs"), "{err}");
+    }
+
+    #[test]
+    fn per_object_fields_are_validated() {
+        let mut raw = with_raw("Invoice__c", "https://x.example.com/");
+        raw.objects_config.insert(
+            "Invoice__c".into(),
+            ObjectFile {
+                fields: Some(vec!["Name".into(), "Amount__c".into()]),
+                watched_fields: Some(vec!["Amount__c".into()]),
+            },
+        );
+        let config = validate(raw).expect("valid");
+        assert_eq!(config.objects[0].fields.as_ref().map(Vec::len), Some(2));
+
+        let mut raw = with_raw("Invoice__c", "https://x.example.com/");
+        raw.objects_config.insert(
+            "Contact".into(),
+            ObjectFile::default(),
+        );
+        assert!(validate(raw).expect_err("stray").to_string().contains("objects_config.Contact"));
+    }
+}

@@ -1,0 +1,88 @@
+//! Exit codes, and how errors map to them.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | a check failed, or Salesforce reported a failed/canceled deploy |
+//! | 2 | usage, configuration or bad input |
+//! | 3 | authentication with Salesforce failed |
+//! | 68 | deploy partially succeeded (as the Salesforce CLI) |
+//! | 69 | deploy still running when `--wait` ran out (as the Salesforce CLI) |
+
+/// Success.
+pub const OK: u8 = 0;
+/// A check failed, or Salesforce reported a failure.
+pub const FAILURE: u8 = 1;
+/// Usage, configuration or bad input.
+pub const USAGE: u8 = 2;
+/// Authentication failed.
+pub const AUTH: u8 = 3;
+/// Deploy succeeded partially.
+pub const PARTIAL: u8 = 68;
+/// Deploy still running when the wait ran out.
+pub const STILL_RUNNING: u8 = 69;
+
+/// Bad input from the user: wrong flags, bad config, unreadable files. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    /// A usage error with the given message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        UsageError(msg.into())
+    }
+}
+
+/// Authentication with Salesforce failed. Exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthError(pub String);
+
+/// Extra `hint:` lines for errors whose fix is known.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    /// The error itself.
+    pub message: String,
+    /// What the user can do about it.
+    pub hint: String,
+    /// The exit code it maps to.
+    pub code: u8,
+}
+
+/// The exit code for an error: typed errors anywhere in the chain decide it, otherwise 1.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>()
+            || cause.is::<crate::config::ConfigError>()
+            || cause.is::<crate::naming::NameError>()
+            || cause.is::<clap::Error>()
+        {
+            return USAGE;
+        }
+        if cause.is::<AuthError>() {
+            return AUTH;
+        }
+        if let Some(h) = cause.downcast_ref::<Hinted>() {
+            return h.code;
+        }
+    }
+    FAILURE
+}
+
+/// The `hint:` lines to print under an error.
+pub fn hints(err: &anyhow::Error) -> Vec<String> {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<Hinted>())
+        .map(|h| h.hint.clone())
+        .collect()
+}
+
+/// True when the error is a closed stdout (`sfhooks ... | head`), which is not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,20 @@
+//! Talking to Salesforce: OAuth ([`auth`]) and the SOAP Metadata API ([`metadata`]), for
+//! `sfhooks deploy` (issue 4).
+//!
+//! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
+//! and hints by `cmd::deploy`.
+pub mod auth;
+pub mod metadata;
+pub mod soap;
+
+/// The start of an error body, on one line, for error messages.
+pub(crate) fn snippet(body: &str) -> String {
+    let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.is_empty() {
+        "(empty body)".to_string()
+    } else if one_line.chars().count() > 200 {
+        format!("{}…", one_line.chars().take(200).collect::<String>())
+    } else {
+        one_line
+    }
+}

@@ -1,0 +1,331 @@
+//! Verification of one delivery: [`Verifier`] (Standard Webhooks v1) and [`ElementsVerifier`]
+//! (Open Connectors).
+//!
+//! The order of the checks is deliberate: header syntax first (400-type errors), then the
+//! timestamp (cheap, and a stale delivery is refused without spending an HMAC on it), then one HMAC
+//! per secret compared in constant time against every `v1` signature. The clock is a parameter
+//! (`now`, Unix seconds) so callers and tests decide what time it is.
+use subtle::ConstantTimeEq;
+
+use super::error::{SecretError, VerifyError};
+use super::headers::{self, MAC_LEN};
+use super::secret::{ElementsKey, Secret};
+use super::sign::{elements_mac, standard_mac};
+use super::wire;
+
+/// The three Standard Webhooks header values of a delivery, as raw bytes (`None` when absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Headers<'a> {
+    /// `webhook-id`.
+    pub id: Option<&'a [u8]>,
+    /// `webhook-timestamp`.
+    pub timestamp: Option<&'a [u8]>,
+    /// `webhook-signature`.
+    pub signature: Option<&'a [u8]>,
+}
+
+impl<'a> Headers<'a> {
+    /// Collects the three headers from any header map, through a lookup by (lowercase) name.
+    pub fn from_fn(mut get: impl FnMut(&str) -> Option<&'a [u8]>) -> Self {
+        Headers {
+            id: get(wire::HEADER_ID),
+            timestamp: get(wire::HEADER_TIMESTAMP),
+            signature: get(wire::HEADER_SIGNATURE),
+        }
+    }
+}
+
+/// What a verified Standard Webhooks delivery told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The `webhook-id`: stable across retries, the key for deduplication.
+    pub id: String,
+    /// The `webhook-timestamp`, Unix seconds.
+    pub timestamp: i64,
+}
+
+/// Verifies Standard Webhooks v1 deliveries against one or more secrets.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    secrets: Vec<Secret>,
+    tolerance_secs: u64,
+}
+
+impl Verifier {
+    /// A verifier accepting a signature by any of `secrets` (several during a rotation), with the
+    /// default tolerance of [`wire::DEFAULT_TOLERANCE_SECS`].
+    pub fn new(secrets: Vec<Secret>) -> Result<Self, SecretError> {
+        if secrets.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        Ok(Verifier {
+            secrets,
+            tolerance_secs: wire::DEFAULT_TOLERANCE_SECS,
+        })
+    }
+
+    /// Parses `whsec_` secrets and builds a verifier from them.
+    pub fn from_secrets<S: AsRef<str>>(secrets: &[S]) -> Result<Self, SecretError> {
+        let parsed = secrets
+            .iter()
+            .map(|s| Secret::parse(s.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(parsed)
+    }
+
+    /// Sets how far, in seconds, the timestamp may be from `now` in either direction.
+    #[must_use]
+    pub fn with_tolerance(mut self, tolerance_secs: u64) -> Self {
+        self.tolerance_secs = tolerance_secs;
+        self
+    }
+
+    /// The tolerance in force, in seconds.
+    pub fn tolerance_secs(&self) -> u64 {
+        self.tolerance_secs
+    }
+
+    /// Verifies one delivery: `body` must be the raw bytes received, `now` the current Unix time.
+    pub fn verify(&self, headers: &Headers<'_>, body: &[u8], now: i64) -> Result<Delivery, VerifyError> {
+        let id_raw = required(headers.id, wire::HEADER_ID)?;
+        let ts_raw = required(headers.timestamp, wire::HEADER_TIMESTAMP)?;
+        let sig_raw = required(headers.signature, wire::HEADER_SIGNATURE)?;
+        let id = headers::parse_id(id_raw)?;
+        let timestamp = headers::parse_timestamp(ts_raw)?;
+        let signatures = headers::parse_signatures(sig_raw)?;
+
+        self.check_time(timestamp.secs, now)?;
+
+        for secret in &self.secrets {
+            let expected = standard_mac(secret, id.as_bytes(), timestamp.text.as_bytes(), body);
+            if matches_any(&expected, &signatures) {
+                return Ok(Delivery {
+                    id: id.to_owned(),
+                    timestamp: timestamp.secs,
+                });
+            }
+        }
+        Err(VerifyError::NoMatchingSignature {
+            signatures: signatures.len(),
+            secrets: self.secrets.len(),
+        })
+    }
+
+    fn check_time(&self, timestamp: i64, now: i64) -> Result<(), VerifyError> {
+        // i128: `now` is caller-supplied and may be anything; no overflow either way.
+        let diff = i128::from(now) - i128::from(timestamp);
+        let tolerance = i128::from(self.tolerance_secs);
+        let secs = |d: i128| u64::try_from(d).unwrap_or(u64::MAX);
+        if diff > tolerance {
+            Err(VerifyError::TooOld {
+                age_secs: secs(diff),
+                tolerance_secs: self.tolerance_secs,
+            })
+        } else if -diff > tolerance {
+            Err(VerifyError::TooNew {
+                ahead_secs: secs(-diff),
+                tolerance_secs: self.tolerance_secs,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The value of a required header, or which one is missing.
+fn required<'a>(value: Option<&'a [u8]>, header: &'static str) -> Result<&'a [u8], VerifyError> {
+    value.ok_or(VerifyError::MissingHeader { header })
+}
+
+/// Verifies Open Connectors deliveries (`Elements-Webhook-Signature`).
+///
+/// The scheme signs the body only: there is no timestamp and no id, so a captured delivery verifies
+/// forever (no replay protection) and duplicates cannot be recognised by id. Accepting several keys
+/// is a convenience of this crate, not part of the scheme.
+#[derive(Debug, Clone)]
+pub struct ElementsVerifier {
+    keys: Vec<ElementsKey>,
+}
+
+impl ElementsVerifier {
+    /// A verifier accepting a signature by any of `keys`.
+    pub fn new(keys: Vec<ElementsKey>) -> Result<Self, SecretError> {
+        if keys.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        Ok(ElementsVerifier { keys })
+    }
+
+    /// Verifies one delivery from its `Elements-Webhook-Signature` value and raw body.
+    pub fn verify(&self, signature: Option<&[u8]>, body: &[u8]) -> Result<(), VerifyError> {
+        let raw = signature.ok_or(VerifyError::MissingHeader {
+            header: wire::ELEMENTS_HEADER_SIGNATURE,
+        })?;
+        let given = headers::parse_elements_signature(raw)?;
+        for key in &self.keys {
+            if matches_any(&elements_mac(key, body), std::slice::from_ref(&given)) {
+                return Ok(());
+            }
+        }
+        Err(VerifyError::NoMatchingSignature {
+            signatures: 1,
+            secrets: self.keys.len(),
+        })
+    }
+}
+
+/// Constant-time comparison of the expected MAC with each candidate: the time taken does not
+/// depend on how many leading bytes match, so an attacker cannot guess a signature byte by byte.
+fn matches_any(expected: &[u8; MAC_LEN], candidates: &[[u8; MAC_LEN]]) -> bool {
+    candidates
+        .iter()
+        .any(|c| bool::from(expected.as_slice().ct_eq(c.as_slice())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::sign::{sign, sign_all, sign_elements};
+
+    const SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    const ID: &[u8] = b"msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+    const TS: i64 = 1_649_367_553;
+    const BODY: &[u8] = br#"{"email":"test@example.com","username":"test_user"}"#;
+    const SIG: &[u8] = b"v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+
+    fn spec_headers(sig: &[u8]) -> Headers<'_> {
+        Headers {
+            id: Some(ID),
+            timestamp: Some(b"1649367553"),
+            signature: Some(sig),
+        }
+    }
+
+    #[test]
+    fn accepts_the_spec_vector() {
+        let v = Verifier::from_secrets(&[SECRET]).unwrap();
+        let d = v.verify(&spec_headers(SIG), BODY, TS).unwrap();
+        assert_eq!(d.id, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk");
+        assert_eq!(d.timestamp, TS);
+    }
+
+    #[test]
+    fn refuses_a_re_serialised_body() {
+        // The classic receiver bug: parsing the JSON and serialising it again changes the bytes.
+        let v = Verifier::from_secrets(&[SECRET]).unwrap();
+        let pretty = br#"{"email": "test@example.com", "username": "test_user"}"#;
+        assert!(matches!(
+            v.verify(&spec_headers(SIG), pretty, TS),
+            Err(VerifyError::NoMatchingSignature { signatures: 1, secrets: 1 })
+        ));
+    }
+
+    #[test]
+    fn tolerance_is_inclusive_in_both_directions() {
+        let v = Verifier::from_secrets(&[SECRET]).unwrap().with_tolerance(300);
+        assert!(v.verify(&spec_headers(SIG), BODY, TS + 300).is_ok());
+        assert!(v.verify(&spec_headers(SIG), BODY, TS - 300).is_ok());
+        assert_eq!(
+            v.verify(&spec_headers(SIG), BODY, TS + 301),
+            Err(VerifyError::TooOld { age_secs: 301, tolerance_secs: 300 })
+        );
+        assert_eq!(
+            v.verify(&spec_headers(SIG), BODY, TS - 302),
+            Err(VerifyError::TooNew { ahead_secs: 302, tolerance_secs: 300 })
+        );
+        // Extreme clocks do not overflow.
+        assert!(matches!(v.verify(&spec_headers(SIG), BODY, i64::MAX), Err(VerifyError::TooOld { .. })));
+        assert!(matches!(v.verify(&spec_headers(SIG), BODY, i64::MIN), Err(VerifyError::TooNew { .. })));
+    }
+
+    #[test]
+    fn stale_is_reported_before_a_bad_signature() {
+        let v = Verifier::from_secrets(&[SECRET]).unwrap();
+        let wrong = b"v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert!(matches!(
+            v.verify(&spec_headers(wrong), BODY, TS + 10_000),
+            Err(VerifyError::TooOld { .. })
+        ));
+        assert!(matches!(
+            v.verify(&spec_headers(wrong), BODY, TS),
+            Err(VerifyError::NoMatchingSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn rotation_accepts_any_secret_and_any_listed_signature() {
+        let old = Secret::from_key(&[1u8; 32]).unwrap();
+        let new = Secret::from_key(&[2u8; 32]).unwrap();
+        let other = Secret::from_key(&[3u8; 32]).unwrap();
+        let both = sign_all(&[new.clone(), old.clone()], "msg_1", 100, b"{}");
+        let only_old = sign(&old, "msg_1", 100, b"{}");
+        fn h(sig: &str) -> Headers<'_> {
+            Headers {
+                id: Some(b"msg_1"),
+                timestamp: Some(b"100"),
+                signature: Some(sig.as_bytes()),
+            }
+        }
+        // Receiver knows only the new secret; sender signs with both.
+        let v_new = Verifier::new(vec![new.clone()]).unwrap();
+        assert!(v_new.verify(&h(&both), b"{}", 100).is_ok());
+        // Receiver knows both; sender still signs with the old one only.
+        let v_both = Verifier::new(vec![new, old]).unwrap();
+        assert!(v_both.verify(&h(&only_old), b"{}", 100).is_ok());
+        // A secret nobody signed with.
+        let v_other = Verifier::new(vec![other]).unwrap();
+        assert_eq!(
+            v_other.verify(&h(&both), b"{}", 100),
+            Err(VerifyError::NoMatchingSignature { signatures: 2, secrets: 1 })
+        );
+    }
+
+    #[test]
+    fn missing_headers_are_named() {
+        let v = Verifier::from_secrets(&[SECRET]).unwrap();
+        let mut h = spec_headers(SIG);
+        h.signature = None;
+        assert_eq!(
+            v.verify(&h, BODY, TS),
+            Err(VerifyError::MissingHeader { header: "webhook-signature" })
+        );
+        h.id = None;
+        assert_eq!(v.verify(&h, BODY, TS), Err(VerifyError::MissingHeader { header: "webhook-id" }));
+    }
+
+    #[test]
+    fn headers_from_fn_looks_up_the_wire_names() {
+        let h = Headers::from_fn(|name| match name {
+            "webhook-id" => Some(&b"a"[..]),
+            "webhook-timestamp" => Some(&b"1"[..]),
+            _ => None,
+        });
+        assert_eq!(h.id, Some(&b"a"[..]));
+        assert_eq!(h.timestamp, Some(&b"1"[..]));
+        assert_eq!(h.signature, None);
+    }
+
+    #[test]
+    fn no_secrets_is_an_error() {
+        assert_eq!(Verifier::new(vec![]).unwrap_err(), SecretError::Empty);
+        assert_eq!(ElementsVerifier::new(vec![]).unwrap_err(), SecretError::Empty);
+    }
+
+    #[test]
+    fn elements_doc_vector_and_tampering() {
+        let v = ElementsVerifier::new(vec![ElementsKey::new("MySecretEventSignatureKey").unwrap()]).unwrap();
+        let sig = b"sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ=";
+        assert_eq!(v.verify(Some(sig), b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>"), Ok(()));
+        assert!(matches!(
+            v.verify(Some(sig), b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY> "),
+            Err(VerifyError::NoMatchingSignature { .. })
+        ));
+        assert_eq!(
+            v.verify(None, b""),
+            Err(VerifyError::MissingHeader { header: "Elements-Webhook-Signature" })
+        );
+        let key = ElementsKey::new("k").unwrap();
+        let v = ElementsVerifier::new(vec![key.clone()]).unwrap();
+        assert!(v.verify(Some(sign_elements(&key, b"x").as_bytes()), b"x").is_ok());
+    }
+}
