@@ -139,9 +139,10 @@ pub struct PackageArgs {
 /// `sfhooks deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Configuration inputs (ignored with --zip).
+    /// Configuration inputs (ignored with --zip). Boxed: the flags below make `DeployArgs` the
+    /// largest `Command` variant by far (clippy::large_enum_variant).
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: Box<InputArgs>,
     /// Deploy to a sandbox (login host test.salesforce.com).
     #[arg(long, conflicts_with = "production", required_unless_present_any = ["production", "report"])]
     pub sandbox: bool,
@@ -218,7 +219,7 @@ pub struct SecretSource {
 #[command(after_help = "\
 Exit codes:
   0  the delivery is valid; a one-line summary of its events is printed
-  1  the delivery is invalid (bad signature, stale timestamp, malformed header); the reason is printed
+  1  the delivery is invalid (bad signature, stale, malformed header); the reason is printed
   2  usage error: missing flag, unreadable file or variable, malformed secret
 
 Example:

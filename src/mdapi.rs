@@ -519,9 +519,7 @@ pub fn convert(tree: &SourceTree) -> Result<Converted, MdapiError> {
         return Err(MdapiError::Empty);
     }
     let mut out = Converted::default();
-    // Object name -> (object file, [(child type, child name, path, content)]).
-    type Children<'a> = Vec<(&'static ChildType, &'a str, &'a str, &'a str)>;
-    let mut objects: BTreeMap<&str, (Option<(&str, &str)>, Children<'_>)> = BTreeMap::new();
+    let mut objects: BTreeMap<&str, ObjectFiles<'_>> = BTreeMap::new();
 
     for (path, content) in tree {
         check_path(path)?;
@@ -532,7 +530,7 @@ pub fn convert(tree: &SourceTree) -> Result<Converted, MdapiError> {
                 if *file != expected {
                     return Err(MdapiError::UnsupportedFile { path: path.clone() });
                 }
-                objects.entry(object).or_default().0 = Some((path.as_str(), content.as_str()));
+                objects.entry(object).or_default().object = Some((path.as_str(), content.as_str()));
             }
             ["objects", object, folder, file] => {
                 let child_type = CHILD_TYPES
@@ -543,21 +541,32 @@ pub fn convert(tree: &SourceTree) -> Result<Converted, MdapiError> {
                     .strip_suffix(child_type.suffix)
                     .filter(|n| !n.is_empty())
                     .ok_or_else(|| MdapiError::UnsupportedFile { path: path.clone() })?;
-                objects.entry(object).or_default().1.push((
-                    child_type,
+                objects.entry(object).or_default().children.push(ChildFile {
+                    kind: child_type,
                     name,
-                    path.as_str(),
-                    content.as_str(),
-                ));
+                    path: path.as_str(),
+                    content: content.as_str(),
+                });
             }
             [folder, file] => convert_file(tree, &mut out, path, folder, file, content)?,
             _ => return Err(MdapiError::UnsupportedFile { path: path.clone() }),
         }
     }
 
-    for (object, (object_file, children)) in objects {
+    for (
+        object,
+        ObjectFiles {
+            object: object_file,
+            children,
+        },
+    ) in objects
+    {
         let Some((object_path, object_xml)) = object_file else {
-            let path = children.first().map(|c| c.2).unwrap_or(object).to_string();
+            let path = children
+                .first()
+                .map(|c| c.path)
+                .unwrap_or(object)
+                .to_string();
             return Err(MdapiError::MissingObjectFile {
                 path,
                 expected: format!("objects/{object}/{object}{OBJECT_SUFFIX}"),
@@ -566,14 +575,31 @@ pub fn convert(tree: &SourceTree) -> Result<Converted, MdapiError> {
         let folded = fold_object(object_path, object_xml, &children)?;
         out.insert(format!("objects/{object}.object"), folded)?;
         out.components.insert(Component::new(OBJECT_TYPE, object));
-        for (child_type, name, _, _) in &children {
+        for child in &children {
             out.components.insert(Component::new(
-                child_type.type_name,
-                format!("{object}.{name}"),
+                child.kind.type_name,
+                format!("{object}.{}", child.name),
             ));
         }
     }
     Ok(out)
+}
+
+/// The files of one object folder.
+#[derive(Default)]
+struct ObjectFiles<'a> {
+    /// `objects/<Object>/<Object>.object-meta.xml`: path and content.
+    object: Option<(&'a str, &'a str)>,
+    children: Vec<ChildFile<'a>>,
+}
+
+/// One decomposed child file of an object.
+struct ChildFile<'a> {
+    kind: &'static ChildType,
+    /// The child's name, from its file name.
+    name: &'a str,
+    path: &'a str,
+    content: &'a str,
 }
 
 /// Converts one file of a single-file type.
@@ -663,7 +689,7 @@ fn sequence_index(element: &str) -> Option<usize> {
 fn fold_object(
     object_path: &str,
     object_xml: &str,
-    children: &[(&'static ChildType, &str, &str, &str)],
+    children: &[ChildFile<'_>],
 ) -> Result<String, MdapiError> {
     let mut root = parse_xml(object_path, object_xml)?;
     if root.name != OBJECT_TYPE {
@@ -691,8 +717,14 @@ fn fold_object(
     }
 
     let mut sorted_children: Vec<_> = children.iter().collect();
-    sorted_children.sort_by(|a, b| collate(a.1, b.1));
-    for (child_type, name, path, content) in sorted_children {
+    sorted_children.sort_by(|a, b| collate(a.name, b.name));
+    for &ChildFile {
+        kind: child_type,
+        name,
+        path,
+        content,
+    } in sorted_children
+    {
         let child = parse_xml(path, content)?;
         if child.name != child_type.type_name {
             return Err(MdapiError::WrongRoot {
@@ -716,7 +748,7 @@ fn fold_object(
             .map(|e| e.text().unwrap_or_default());
         match full_name {
             Some(found) => {
-                if found.trim() != *name {
+                if found.trim() != name {
                     return Err(MdapiError::FullNameMismatch {
                         path: path.to_string(),
                         found,
@@ -727,7 +759,7 @@ fn fold_object(
             // Inside an .object file the child's name comes only from <fullName>.
             None => folded
                 .children
-                .insert(0, Node::Element(Element::leaf("fullName", *name))),
+                .insert(0, Node::Element(Element::leaf("fullName", name))),
         }
         let index = sequence_index(child_type.element).unwrap_or(usize::MAX);
         keyed.push((index, Node::Element(folded)));
@@ -1250,7 +1282,7 @@ mod tests {
         let xml = record.to_xml();
         assert!(xml.contains("xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\""));
         assert!(xml.contains("<value xsi:type=\"xsd:string\">a&lt;&amp;&quot;b</value>"));
-        assert_eq!(format!("{record:?}").contains("a<&"), false);
+        assert!(!format!("{record:?}").contains("a<&"));
     }
 
     #[test]
@@ -1312,9 +1344,9 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names.len(), 4);
-        for i in 0..archive.len() {
+        for (i, name) in sorted.iter().enumerate() {
             let entry = archive.by_index(i).expect("entry");
-            assert_eq!(entry.name(), sorted[i]);
+            assert_eq!(entry.name(), name);
             assert_eq!(entry.last_modified(), Some(zip::DateTime::default()));
             assert_eq!(entry.unix_mode(), Some(0o100644));
             assert_eq!(entry.compression(), zip::CompressionMethod::Deflated);

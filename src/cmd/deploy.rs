@@ -76,9 +76,16 @@ impl Target {
 /// What this run starts.
 #[derive(Debug)]
 enum Job {
-    Deploy { zip: Vec<u8>, options: DeployOptions },
-    Quick { validation_id: String },
-    Report { job_id: String },
+    Deploy {
+        zip: Vec<u8>,
+        options: DeployOptions,
+    },
+    Quick {
+        validation_id: String,
+    },
+    Report {
+        job_id: String,
+    },
 }
 
 #[derive(Debug)]
@@ -100,8 +107,13 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         .context("cannot set up the HTTP client")?;
     let creds = credentials(args, plan.target)?;
     let session = creds.login(&http).map_err(auth_failed)?;
-    let client = MetadataClient::new(http.clone(), &session.instance_url, session.access_token, timing.retry)
-        .with_context(|| format!("bad instance URL {}", session.instance_url))?;
+    let client = MetadataClient::new(
+        http.clone(),
+        &session.instance_url,
+        session.access_token,
+        timing.retry,
+    )
+    .with_context(|| format!("bad instance URL {}", session.instance_url))?;
     let mut conn = Connection {
         creds,
         http,
@@ -122,7 +134,11 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
             let id = conn
                 .call(None, plan.target, |c| c.deploy(zip, options))
                 .context("cannot start the deploy")?;
-            let what = if options.check_only { "validation" } else { "deploy" };
+            let what = if options.check_only {
+                "validation"
+            } else {
+                "deploy"
+            };
             ui.note(&format!(
                 "started {what} {id} (test level {}{})",
                 options.test_level,
@@ -136,24 +152,28 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         }
         Job::Quick { validation_id } => {
             let id = conn
-                .call(None, plan.target, |c| c.deploy_recent_validation(validation_id))
+                .call(None, plan.target, |c| {
+                    c.deploy_recent_validation(validation_id)
+                })
                 .map_err(|e| quick_failed(e, validation_id))?;
-            ui.note(&format!("started quick deploy {id} of validation {validation_id}"));
+            ui.note(&format!(
+                "started quick deploy {id} of validation {validation_id}"
+            ));
             id
         }
         Job::Report { job_id } => job_id.clone(),
     };
 
     let waited = wait_for(&mut conn, &job_id, &plan, &timing, &ui, interrupts_before)
-        .with_context(|| still_running_hint(&job_id, plan.target))?;
+        .map_err(|e| lost_track(e, &job_id, plan.target))?;
     ui.finish();
     let code = match &waited {
         Waited::Done(result) => verdict_code(result),
-        Waited::StillRunning(_) => exit::STILL_RUNNING,
+        Waited::StillRunning(..) => exit::STILL_RUNNING,
     };
     if args.json {
         let result = match &waited {
-            Waited::Done(r) | Waited::StillRunning(r) => r,
+            Waited::Done(r) | Waited::StillRunning(r, _) => r,
         };
         let json = serde_json::json!({ "status": code, "result": result });
         print_stdout(&format!("{json}\n"))?;
@@ -214,7 +234,7 @@ fn plan(args: &DeployArgs) -> anyhow::Result<Plan> {
 
     let zip = match &args.zip {
         Some(path) => read_zip(path)?,
-        None => build_for_deploy(
+        None => crate::cmd::package::build_for_deploy(
             &args.input,
             args.secret_file.as_deref(),
             args.no_secret,
@@ -288,21 +308,6 @@ fn job_id_arg(flag: &str, id: &str) -> anyhow::Result<String> {
     }
 }
 
-// TODO(package): replace with `crate::cmd::package::build_for_deploy` once the package command
-// (src/cmd/package.rs) provides it; the signature is the agreed one.
-fn build_for_deploy(
-    _input: &crate::cli::InputArgs,
-    _secret_file: Option<&Path>,
-    _no_secret: bool,
-    _uninstall: bool,
-) -> anyhow::Result<Vec<u8>> {
-    Err(UsageError::new(
-        "this build of sfhooks cannot build the package in memory yet: build the zip with \
-         `sfhooks package` and pass --zip",
-    )
-    .into())
-}
-
 fn read_zip(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)
@@ -324,8 +329,11 @@ impl ZipContents {
     /// Reads the zip. The test classes come from the zip itself, so a `--zip` and a package
     /// built in memory get the same treatment.
     fn read(bytes: &[u8]) -> anyhow::Result<Self> {
-        let bad_zip = |e: &dyn std::fmt::Display| UsageError::new(format!("the package is not a readable zip: {e}"));
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad_zip(&e))?;
+        let bad_zip = |e: &dyn std::fmt::Display| {
+            UsageError::new(format!("the package is not a readable zip: {e}"))
+        };
+        let mut archive =
+            zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad_zip(&e))?;
         let mut single_package = false;
         let mut nested_package = false;
         let mut test_classes = Vec::new();
@@ -433,13 +441,32 @@ fn credentials(args: &DeployArgs, target: Target) -> anyhow::Result<Credentials>
 
 /// Maps an auth-module error to an exit code: a malformed URL on the command line is a usage
 /// error (2); anything about the credentials themselves is an authentication failure (3).
+///
+/// The exit-code types are plain messages found by `exit::code_for` walking the error chain,
+/// where an anyhow *context* is invisible; so the cause is folded into the message instead.
 fn auth_failed(err: auth::AuthError) -> anyhow::Error {
     match err {
         auth::AuthError::InsecureUrl { .. } | auth::AuthError::BadUrl { .. } => {
             UsageError::new(err.to_string()).into()
         }
-        other => anyhow::Error::new(other).context(AuthError("authentication with Salesforce failed".into())),
+        other => AuthError(format!(
+            "authentication with Salesforce failed: {}",
+            with_sources(&other)
+        ))
+        .into(),
     }
+}
+
+/// An error and its sources on one line, `a: b: c`, like anyhow's `{:#}`.
+fn with_sources(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The session, and how to get a new one when it expires mid-deploy.
@@ -470,20 +497,25 @@ impl Connection {
                 )
                 .with_context(|| format!("bad instance URL {}", session.instance_url))?;
                 match f(&self.client) {
-                    Err(err @ MetadataError::InvalidSession { .. }) => Err(anyhow::Error::new(err)
-                        .context(AuthError(format!(
-                            "Salesforce refused the session that the {} just issued",
-                            self.creds.flow()
-                        )))),
+                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthError(format!(
+                        "Salesforce refused the session that the {} just issued: {err}",
+                        self.creds.flow()
+                    ))
+                    .into()),
                     other => other.map_err(anyhow::Error::new),
                 }
             }
             Err(err @ MetadataError::InvalidSession { .. }) => {
                 let resume = job_id
-                    .map(|id| format!("; then resume with `sfhooks deploy --report {id}{}`", target.flag()))
+                    .map(|id| {
+                        format!(
+                            "; then resume with `sfhooks deploy --report {id}{}`",
+                            target.flag()
+                        )
+                    })
                     .unwrap_or_default();
-                Err(anyhow::Error::new(err).context(Hinted {
-                    message: "the access token expired or was revoked".into(),
+                Err(Hinted {
+                    message: format!("the access token expired or was revoked: {err}"),
                     hint: format!(
                         "get a fresh one (e.g. `sf org display --target-org <alias> --json`, \
                          field result.accessToken) and pass it as $SF_ACCESS_TOKEN{resume}; or \
@@ -491,7 +523,8 @@ impl Connection {
                          by itself"
                     ),
                     code: exit::AUTH,
-                }))
+                }
+                .into())
             }
             other => other.map_err(anyhow::Error::new),
         }
@@ -509,26 +542,33 @@ fn quick_failed(err: anyhow::Error, validation_id: &str) -> anyhow::Error {
     if !is_fault {
         return err.context(format!("cannot quick-deploy validation {validation_id}"));
     }
-    err.context(Hinted {
-        message: format!("cannot quick-deploy validation {validation_id}"),
+    Hinted {
+        message: format!("cannot quick-deploy validation {validation_id}: {err:#}"),
         hint: "quick deploy needs a validation of this org that succeeded within the last 10 \
                days and ran tests: run `sfhooks deploy --production --validate-only` and use \
                the id it prints"
             .into(),
         code: exit::FAILURE,
-    })
+    }
+    .into()
 }
 
-fn still_running_hint(job_id: &str, target: Target) -> Hinted {
+/// An error while waiting for a job that was started: says how to pick the job up again,
+/// unless the error already carries its own hint (which then names the job).
+fn lost_track(err: anyhow::Error, job_id: &str, target: Target) -> anyhow::Error {
+    if !exit::hints(&err).is_empty() {
+        return err;
+    }
     Hinted {
-        message: format!("lost track of deploy job {job_id}"),
+        message: format!("lost track of deploy job {job_id}: {err:#}"),
         hint: format!(
             "the job may still be running in Salesforce: `sfhooks deploy --report {job_id}{}` \
              resumes waiting (with the same credentials)",
             target.flag()
         ),
-        code: exit::FAILURE,
+        code: exit::code_for(&err),
     }
+    .into()
 }
 
 /// Poll and retry timing; see [`POLL_MS_ENV`].
@@ -542,11 +582,11 @@ struct Timing {
 impl Timing {
     fn from_env() -> anyhow::Result<Self> {
         let base_ms = match std::env::var(POLL_MS_ENV) {
-            Ok(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|ms| *ms > 0)
-                .ok_or_else(|| UsageError::new(format!("${POLL_MS_ENV} must be a positive number of milliseconds")))?,
+            Ok(v) => v.parse::<u64>().ok().filter(|ms| *ms > 0).ok_or_else(|| {
+                UsageError::new(format!(
+                    "${POLL_MS_ENV} must be a positive number of milliseconds"
+                ))
+            })?,
             Err(_) => 500,
         };
         Ok(Timing {
@@ -566,8 +606,15 @@ impl Timing {
 enum Waited {
     /// `done` was true: Succeeded, SucceededPartial, Failed or Canceled.
     Done(DeployResult),
-    /// `--wait` ran out (or a second Ctrl-C) with the job still running; the last status seen.
-    StillRunning(DeployResult),
+    /// The job was still running when sfhooks stopped waiting; the last status seen.
+    StillRunning(DeployResult, Stop),
+}
+
+/// Why sfhooks stopped waiting for a running job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    WaitRanOut,
+    SecondCtrlC,
 }
 
 fn wait_for(
@@ -588,12 +635,10 @@ fn wait_for(
             return Ok(Waited::Done(result));
         }
         let interrupts = INTERRUPTS.load(Ordering::SeqCst) - interrupts_before;
-        if interrupts >= 2 {
-            ui.note("stopped waiting (second Ctrl-C); the cancel request stands");
-            return Ok(Waited::StillRunning(result));
-        }
-        if interrupts == 1 && !cancel_sent {
-            ui.note(&format!("Ctrl-C: canceling {job_id} (press Ctrl-C again to stop waiting)"));
+        if interrupts >= 1 && !cancel_sent {
+            ui.note(&format!(
+                "Ctrl-C: canceling {job_id} (press Ctrl-C again to stop waiting)"
+            ));
             conn.call(Some(job_id), plan.target, |c| c.cancel_deploy(job_id))
                 .context("cannot cancel the deploy")?;
             cancel_sent = true;
@@ -601,9 +646,12 @@ fn wait_for(
             delay = timing.first_poll;
             continue;
         }
+        if interrupts >= 2 {
+            return Ok(Waited::StillRunning(result, Stop::SecondCtrlC));
+        }
         let now = Instant::now();
         if now >= deadline {
-            return Ok(Waited::StillRunning(result));
+            return Ok(Waited::StillRunning(result, Stop::WaitRanOut));
         }
         sleep_unless_interrupted(delay.min(deadline - now), INTERRUPTS.load(Ordering::SeqCst));
         delay = (delay * 3 / 2).min(timing.max_poll);
@@ -637,7 +685,7 @@ fn verdict_code(result: &DeployResult) -> u8 {
 fn report(waited: &Waited, plan: &Plan, job_id: &str) -> String {
     let mut out = String::new();
     let result = match waited {
-        Waited::Done(r) | Waited::StillRunning(r) => r,
+        Waited::Done(r) | Waited::StillRunning(r, _) => r,
     };
     let failures = &result.details.component_failures;
     if !failures.is_empty() {
@@ -645,8 +693,12 @@ fn report(waited: &Waited, plan: &Plan, job_id: &str) -> String {
         for f in failures {
             let problem = f.problem.as_deref().unwrap_or("(no problem text)");
             match (f.line_number, f.column_number) {
-                (Some(line), Some(col)) => out.push_str(&format!("  {}:{line}:{col} {problem}\n", f.file_name)),
-                (Some(line), None) => out.push_str(&format!("  {}:{line} {problem}\n", f.file_name)),
+                (Some(line), Some(col)) => {
+                    out.push_str(&format!("  {}:{line}:{col} {problem}\n", f.file_name))
+                }
+                (Some(line), None) => {
+                    out.push_str(&format!("  {}:{line} {problem}\n", f.file_name))
+                }
                 _ => out.push_str(&format!("  {}: {problem}\n", f.file_name)),
             }
         }
@@ -679,14 +731,21 @@ fn report(waited: &Waited, plan: &Plan, job_id: &str) -> String {
         out.push_str(&format!("Salesforce: {message}\n"));
     }
 
-    let noun = if result.check_only { "validation" } else { "deploy" };
+    let noun = if result.check_only {
+        "validation"
+    } else {
+        "deploy"
+    };
     let counts = counts(result);
     match waited {
-        Waited::StillRunning(_) => {
+        Waited::StillRunning(_, stop) => {
+            let why = match stop {
+                Stop::WaitRanOut => format!("after --wait {} minutes", plan.wait.as_secs() / 60),
+                Stop::SecondCtrlC => "when waiting was stopped (second Ctrl-C)".to_string(),
+            };
             out.push_str(&format!(
-                "{noun} {job_id} is still {} after --wait {} minutes{counts}\n",
-                result.status,
-                plan.wait.as_secs() / 60
+                "{noun} {job_id} is still {} {why}{counts}\n",
+                result.status
             ));
             out.push_str(&format!(
                 "resume waiting with: sfhooks deploy --report {job_id}{} (with the same credentials)\n",
@@ -713,7 +772,10 @@ fn report(waited: &Waited, plan: &Plan, job_id: &str) -> String {
                     .unwrap_or_default();
                 out.push_str(&format!("{noun} {job_id} was canceled{by}{counts}\n"));
             }
-            _ if result.success => out.push_str(&format!("{noun} {job_id} ended {}{counts}\n", result.status)),
+            _ if result.success => out.push_str(&format!(
+                "{noun} {job_id} ended {}{counts}\n",
+                result.status
+            )),
             _ => out.push_str(&format!("{noun} {job_id} failed{counts}\n")),
         },
     }
@@ -727,12 +789,23 @@ fn counts(r: &DeployResult) -> String {
         r.number_components_deployed, r.number_components_total
     )];
     if r.number_component_errors > 0 {
-        parts[0].push_str(&format!(" ({} {})", r.number_component_errors, plural(r.number_component_errors, "error")));
+        parts[0].push_str(&format!(
+            " ({} {})",
+            r.number_component_errors,
+            plural(r.number_component_errors, "error")
+        ));
     }
     if r.number_tests_total > 0 {
-        let mut tests = format!("{}/{} tests run", r.number_tests_completed, r.number_tests_total);
+        let mut tests = format!(
+            "{}/{} tests run",
+            r.number_tests_completed, r.number_tests_total
+        );
         if r.number_test_errors > 0 {
-            tests.push_str(&format!(" ({} {})", r.number_test_errors, plural(r.number_test_errors, "failure")));
+            tests.push_str(&format!(
+                " ({} {})",
+                r.number_test_errors,
+                plural(r.number_test_errors, "failure")
+            ));
         }
         parts.push(tests);
     }
@@ -772,7 +845,10 @@ impl Ui {
             r.status, r.number_components_deployed, r.number_components_total
         );
         if r.number_tests_total > 0 {
-            line.push_str(&format!(", tests {}/{}", r.number_tests_completed, r.number_tests_total));
+            line.push_str(&format!(
+                ", tests {}/{}",
+                r.number_tests_completed, r.number_tests_total
+            ));
         }
         if let Some(detail) = r.state_detail.as_deref().filter(|d| !d.is_empty()) {
             line.push_str(&format!(" ({detail})"));
@@ -808,6 +884,14 @@ impl Ui {
     }
 }
 
+impl Drop for Ui {
+    /// Clears the live line on every way out, errors included, so the error is not printed
+    /// after a stale status.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -819,12 +903,12 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for (name, body) in files {
-            w.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
             w.write_all(body.as_bytes()).unwrap();
         }
         w.finish().unwrap().into_inner()
@@ -834,12 +918,27 @@ mod tests {
     fn test_classes_are_the_zips_is_test_classes() {
         let zip = zip_of(&[
             ("package.xml", "<Package/>"),
-            ("classes/Dispatcher.cls", "public class Dispatcher { @TestVisible static Integer n; }"),
+            (
+                "classes/Dispatcher.cls",
+                "public class Dispatcher { @TestVisible static Integer n; }",
+            ),
             ("classes/Dispatcher.cls-meta.xml", "<ApexClass/>"),
-            ("classes/DispatcherTest.cls", "@isTest\nprivate class DispatcherTest {}"),
-            ("classes/OutboxTest.cls", "@IsTest(SeeAllData=false) private class OutboxTest {}"),
-            ("classes/Sneaky.cls", "public class Sneaky { @IsTestish void m() {} }"),
-            ("triggers/T.trigger", "@IsTest trigger T on Contact (after insert) {}"),
+            (
+                "classes/DispatcherTest.cls",
+                "@isTest\nprivate class DispatcherTest {}",
+            ),
+            (
+                "classes/OutboxTest.cls",
+                "@IsTest(SeeAllData=false) private class OutboxTest {}",
+            ),
+            (
+                "classes/Sneaky.cls",
+                "public class Sneaky { @IsTestish void m() {} }",
+            ),
+            (
+                "triggers/T.trigger",
+                "@IsTest trigger T on Contact (after insert) {}",
+            ),
         ]);
         let contents = ZipContents::read(&zip).unwrap();
         assert_eq!(
@@ -853,7 +952,10 @@ mod tests {
 
     #[test]
     fn package_xml_decides_single_package_and_is_required() {
-        let nested = zip_of(&[("unpackaged/package.xml", "<Package/>"), ("unpackaged/classes/ATest.cls", "@IsTest class ATest {}")]);
+        let nested = zip_of(&[
+            ("unpackaged/package.xml", "<Package/>"),
+            ("unpackaged/classes/ATest.cls", "@IsTest class ATest {}"),
+        ]);
         let contents = ZipContents::read(&nested).unwrap();
         assert!(!contents.single_package);
         assert_eq!(contents.test_classes, vec!["ATest".to_string()]);
@@ -884,7 +986,10 @@ mod tests {
             ..DeployResult::default()
         };
         assert_eq!(verdict_code(&with(DeployStatus::Succeeded, true)), 0);
-        assert_eq!(verdict_code(&with(DeployStatus::SucceededPartial, true)), 68);
+        assert_eq!(
+            verdict_code(&with(DeployStatus::SucceededPartial, true)),
+            68
+        );
         assert_eq!(verdict_code(&with(DeployStatus::Failed, false)), 1);
         assert_eq!(verdict_code(&with(DeployStatus::Canceled, false)), 1);
     }

@@ -238,21 +238,23 @@ fn resolve_secret(
             ))
             .into());
         }
+        // The file's line break is not part of the secret; anything else is taken verbatim.
+        let line = lines
+            .first()
+            .map(|l| l.trim_end_matches('\r'))
+            .unwrap_or_default();
         (
-            Redacted::new(text.trim().to_string()),
+            Redacted::new(line.to_string()),
             format!("--secret-file {}", path.display()),
         )
     } else if let Some(value) = std::env::var_os(SECRET_ENV).filter(|v| !v.is_empty()) {
         let value = value
             .into_string()
             .map_err(|_| UsageError::new(format!("${SECRET_ENV} is not valid UTF-8")))?;
-        (
-            Redacted::new(value.trim().to_string()),
-            format!("${SECRET_ENV}"),
-        )
+        (Redacted::new(value), format!("${SECRET_ENV}"))
     } else if let Some(key) = instance_key {
         (
-            Redacted::new(key.expose().trim().to_string()),
+            Redacted::new(key.expose().clone()),
             "event.notification.signature.key of --instance".to_string(),
         )
     } else {

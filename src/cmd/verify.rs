@@ -74,10 +74,17 @@ pub(crate) enum Keys {
 impl Keys {
     /// Reads the secrets and parses them for `scheme`; every failure is a usage error (exit 2)
     /// that names the source and never shows a secret.
-    pub(crate) fn load(source: &SecretSource, scheme: SignatureScheme, tolerance_secs: u64) -> anyhow::Result<Keys> {
+    pub(crate) fn load(
+        source: &SecretSource,
+        scheme: SignatureScheme,
+        tolerance_secs: u64,
+    ) -> anyhow::Result<Keys> {
         let (origin, secrets) = read_secrets(source)?;
         let bad = |n: usize, err: &dyn std::fmt::Display| {
-            UsageError::new(format!("secret {n} of {} in {origin}: {err}", secrets.len()))
+            UsageError::new(format!(
+                "secret {n} of {} in {origin}: {err}",
+                secrets.len()
+            ))
         };
         Ok(match scheme {
             SignatureScheme::Standard => {
@@ -86,7 +93,8 @@ impl Keys {
                     .enumerate()
                     .map(|(i, s)| Secret::parse(s.expose()).map_err(|e| bad(i + 1, &e)))
                     .collect::<Result<Vec<_>, _>>()?;
-                let verifier = Verifier::new(parsed).map_err(|e| UsageError::new(format!("{origin}: {e}")))?;
+                let verifier =
+                    Verifier::new(parsed).map_err(|e| UsageError::new(format!("{origin}: {e}")))?;
                 Keys::Standard(verifier.with_tolerance(tolerance_secs))
             }
             SignatureScheme::Elements => {
@@ -95,7 +103,8 @@ impl Keys {
                     .enumerate()
                     .map(|(i, s)| ElementsKey::new(s.expose()).map_err(|e| bad(i + 1, &e)))
                     .collect::<Result<Vec<_>, _>>()?;
-                let verifier = ElementsVerifier::new(parsed).map_err(|e| UsageError::new(format!("{origin}: {e}")))?;
+                let verifier = ElementsVerifier::new(parsed)
+                    .map_err(|e| UsageError::new(format!("{origin}: {e}")))?;
                 Keys::Elements(verifier)
             }
         })
@@ -111,9 +120,15 @@ fn read_secrets(source: &SecretSource) -> anyhow::Result<(String, Vec<Redacted<S
                 "environment variable {var} is not set (or not UTF-8): export the secret there; several are separated by spaces"
             ))
         })?;
-        let secrets: Vec<_> = value.split_whitespace().map(|s| Redacted::new(s.to_owned())).collect();
+        let secrets: Vec<_> = value
+            .split_whitespace()
+            .map(|s| Redacted::new(s.to_owned()))
+            .collect();
         if secrets.is_empty() {
-            return Err(UsageError::new(format!("environment variable {var} is empty: export the secret there")).into());
+            return Err(UsageError::new(format!(
+                "environment variable {var} is empty: export the secret there"
+            ))
+            .into());
         }
         return Ok((origin, secrets));
     }
@@ -128,7 +143,10 @@ fn read_secrets(source: &SecretSource) -> anyhow::Result<(String, Vec<Redacted<S
             .map(|s| Redacted::new(s.to_owned()))
             .collect();
         if secrets.is_empty() {
-            return Err(UsageError::new(format!("secret file {origin} is empty: put one secret per line")).into());
+            return Err(UsageError::new(format!(
+                "secret file {origin} is empty: put one secret per line"
+            ))
+            .into());
         }
         return Ok((origin, secrets));
     }
@@ -139,8 +157,9 @@ fn read_secrets(source: &SecretSource) -> anyhow::Result<(String, Vec<Redacted<S
 /// The raw body, byte for byte, from a file or stdin.
 fn read_body(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     match path {
-        Some(path) => std::fs::read(path)
-            .map_err(|e| UsageError::new(format!("cannot read body file {}: {e}", path.display())).into()),
+        Some(path) => std::fs::read(path).map_err(|e| {
+            UsageError::new(format!("cannot read body file {}: {e}", path.display())).into()
+        }),
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
@@ -150,7 +169,10 @@ fn read_body(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
                 .into());
             }
             let mut body = Vec::new();
-            stdin.lock().read_to_end(&mut body).context("reading the body from stdin")?;
+            stdin
+                .lock()
+                .read_to_end(&mut body)
+                .context("reading the body from stdin")?;
             Ok(body)
         }
     }
@@ -178,7 +200,11 @@ fn summarize_envelope(envelope: &Envelope) -> String {
     if events.is_empty() {
         return format!("0 events from org {}", envelope.data.org_id);
     }
-    let mut listed: Vec<String> = events.iter().take(SUMMARY_EVENTS).map(|e| e.summary()).collect();
+    let mut listed: Vec<String> = events
+        .iter()
+        .take(SUMMARY_EVENTS)
+        .map(|e| e.summary())
+        .collect();
     if events.len() > SUMMARY_EVENTS {
         listed.push(format!("and {} more", events.len() - SUMMARY_EVENTS));
     }
@@ -237,7 +263,10 @@ mod tests {
     #[test]
     fn summary_of_a_foreign_body_says_so() {
         let s = summarize(br#"{"email":"test@example.com"}"#);
-        assert!(s.starts_with("signature ok; body is not an sfhooks envelope"), "{s}");
+        assert!(
+            s.starts_with("signature ok; body is not an sfhooks envelope"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -249,7 +278,13 @@ mod tests {
         assert!(invalid(stale.clone(), false).hint.contains("pass --now"));
         assert!(!invalid(stale, true).hint.contains("pass --now"));
         assert_eq!(
-            invalid(VerifyError::MissingHeader { header: "webhook-id" }, false).code,
+            invalid(
+                VerifyError::MissingHeader {
+                    header: "webhook-id"
+                },
+                false
+            )
+            .code,
             FAILURE
         );
     }

@@ -313,7 +313,8 @@ impl Credentials {
                 username,
                 key,
             } => {
-                let assertion = Redacted::new(jwt_assertion(key.expose(), client_id, username, audience)?);
+                let assertion =
+                    Redacted::new(jwt_assertion(key.expose(), client_id, username, audience)?);
                 let form = [
                     ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
                     ("assertion", assertion.expose().as_str()),
@@ -416,7 +417,10 @@ fn jwt_assertion(
         &mut signature,
     )
     .map_err(|_| AuthError::Signing)?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -538,9 +542,10 @@ mod tests {
 
     #[test]
     fn sfdx_auth_url_is_split_into_its_parts() {
-        let creds =
-            Credentials::from_sfdx_auth_url("force://PlatformCLI::5Aep861.x_y==@acme.my.salesforce.com")
-                .unwrap();
+        let creds = Credentials::from_sfdx_auth_url(
+            "force://PlatformCLI::5Aep861.x_y==@acme.my.salesforce.com",
+        )
+        .unwrap();
         let Credentials::RefreshToken {
             login_url,
             client_id,
@@ -565,12 +570,14 @@ mod tests {
             "force://:s:SUPERSECRET@host",
             "force://id:SUPERSECRET@host",
         ] {
-            let err = Credentials::from_sfdx_auth_url(bad).unwrap_err().to_string();
+            let err = Credentials::from_sfdx_auth_url(bad)
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with("invalid SFDX auth URL"), "{bad}: {err}");
             assert!(!err.contains("SUPERSECRET"), "{bad}: {err}");
         }
-        let err = Credentials::from_sfdx_auth_url("force://id:s:tok@http://sf.example.com")
-            .unwrap_err();
+        let err =
+            Credentials::from_sfdx_auth_url("force://id:s:tok@http://sf.example.com").unwrap_err();
         assert!(matches!(err, AuthError::InsecureUrl { .. }), "{err}");
     }
 
@@ -611,7 +618,10 @@ mod tests {
         );
         let signed = format!("{}.{}", parts[0], parts[1]);
         public
-            .verify(signed.as_bytes(), &URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
+            .verify(
+                signed.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+            )
             .unwrap();
     }
 }

@@ -129,8 +129,14 @@ impl DeployOptions {
     pub fn to_xml(&self) -> String {
         let b = |v: bool| if v { "true" } else { "false" };
         let mut xml = String::new();
-        xml.push_str(&soap::field("allowMissingFiles", b(self.allow_missing_files)));
-        xml.push_str(&soap::field("autoUpdatePackage", b(self.auto_update_package)));
+        xml.push_str(&soap::field(
+            "allowMissingFiles",
+            b(self.allow_missing_files),
+        ));
+        xml.push_str(&soap::field(
+            "autoUpdatePackage",
+            b(self.auto_update_package),
+        ));
         xml.push_str(&soap::field("checkOnly", b(self.check_only)));
         xml.push_str(&soap::field("ignoreWarnings", b(self.ignore_warnings)));
         xml.push_str(&soap::field("performRetrieve", b(self.perform_retrieve)));
@@ -520,7 +526,11 @@ impl MetadataClient {
 
     /// `cancelDeploy(String)`: asks Salesforce to cancel; the job then goes Canceling → Canceled.
     pub fn cancel_deploy(&self, job_id: &str) -> Result<CancelDeployResult, MetadataError> {
-        let answer = self.call("cancelDeploy", &soap::field("String", job_id), Resend::Always)?;
+        let answer = self.call(
+            "cancelDeploy",
+            &soap::field("String", job_id),
+            Resend::Always,
+        )?;
         let result = result_of("cancelDeploy", &answer)?;
         Ok(CancelDeployResult {
             done: bool_of(result, "done"),
@@ -607,8 +617,8 @@ impl MetadataClient {
                 }
                 parsed => {
                     let unprocessed = status == reqwest::StatusCode::SERVICE_UNAVAILABLE;
-                    let retryable = status.is_server_error()
-                        && (resend == Resend::Always || unprocessed);
+                    let retryable =
+                        status.is_server_error() && (resend == Resend::Always || unprocessed);
                     if retryable && !last_try {
                         std::thread::sleep(delay);
                         delay *= 2;
@@ -639,7 +649,10 @@ fn shape(operation: &'static str, what: &str) -> MetadataError {
     }
 }
 
-fn result_of<'a>(operation: &'static str, response: &'a Element) -> Result<&'a Element, MetadataError> {
+fn result_of<'a>(
+    operation: &'static str,
+    response: &'a Element,
+) -> Result<&'a Element, MetadataError> {
     response
         .child("result")
         .ok_or_else(|| shape(operation, "the answer has no <result>"))
@@ -706,8 +719,14 @@ fn deploy_result(el: &Element) -> DeployResult {
 
 fn deploy_details(el: &Element) -> DeployDetails {
     DeployDetails {
-        component_failures: el.children_named("componentFailures").map(deploy_message).collect(),
-        component_successes: el.children_named("componentSuccesses").map(deploy_message).collect(),
+        component_failures: el
+            .children_named("componentFailures")
+            .map(deploy_message)
+            .collect(),
+        component_successes: el
+            .children_named("componentSuccesses")
+            .map(deploy_message)
+            .collect(),
         run_test_result: el.child("runTestResult").map(run_tests_result),
     }
 }
@@ -816,9 +835,18 @@ mod tests {
         for level in TestLevel::ALL {
             assert_eq!(level.as_str().parse::<TestLevel>().unwrap(), level);
         }
-        assert_eq!("runlocaltests".parse::<TestLevel>().unwrap(), TestLevel::RunLocalTests);
-        let err = "RunEverything".parse::<TestLevel>().unwrap_err().to_string();
-        assert!(err.contains("RunEverything") && err.contains("RunAllTestsInOrg"), "{err}");
+        assert_eq!(
+            "runlocaltests".parse::<TestLevel>().unwrap(),
+            TestLevel::RunLocalTests
+        );
+        let err = "RunEverything"
+            .parse::<TestLevel>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("RunEverything") && err.contains("RunAllTestsInOrg"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -842,7 +870,10 @@ mod tests {
         assert!(result.done && !result.success);
         assert_eq!(result.number_components_total, 2);
         let failure = &result.details.component_failures[0];
-        assert_eq!((failure.line_number, failure.column_number), (Some(3), Some(9)));
+        assert_eq!(
+            (failure.line_number, failure.column_number),
+            (Some(3), Some(9))
+        );
         assert_eq!(failure.file_name, "classes/A.cls");
         let tests = result.details.run_test_result.as_ref().unwrap();
         assert_eq!(tests.failures[0].method_name.as_deref(), Some("itWorks"));
@@ -852,7 +883,10 @@ mod tests {
         assert_eq!(json["status"], "Failed");
         assert_eq!(json["numberComponentsTotal"], 2);
         assert_eq!(json["details"]["componentFailures"][0]["lineNumber"], 3);
-        assert_eq!(json["details"]["runTestResult"]["failures"][0]["type"], "Class");
+        assert_eq!(
+            json["details"]["runTestResult"]["failures"][0]["type"],
+            "Class"
+        );
         assert!(json.get("canceledBy").is_none());
     }
 }

@@ -49,7 +49,9 @@ impl Element {
 
     /// The text of a child, `None` when absent or nil.
     pub fn text_of(&self, name: &str) -> Option<String> {
-        self.child(name).filter(|c| !c.nil).map(|c| c.text.trim().to_string())
+        self.child(name)
+            .filter(|c| !c.nil)
+            .map(|c| c.text.trim().to_string())
     }
 }
 
@@ -79,12 +81,14 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml_content().map_err(|e| malformed(&e))?);
+                    top.text
+                        .push_str(&t.xml_content().map_err(|e| malformed(&e))?);
                 }
             }
             Event::CData(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml_content().map_err(|e| malformed(&e))?);
+                    top.text
+                        .push_str(&t.xml_content().map_err(|e| malformed(&e))?);
                 }
             }
             Event::GeneralRef(r) => {
@@ -96,9 +100,8 @@ pub fn parse(xml: &str) -> Result<Element, XmlError> {
                     let name = r.decode().map_err(|e| malformed(&e))?;
                     quick_xml::escape::resolve_xml_entity(&name).map(String::from)
                 };
-                let resolved = resolved.ok_or_else(|| {
-                    XmlError::Malformed("unknown entity reference".into())
-                })?;
+                let resolved = resolved
+                    .ok_or_else(|| XmlError::Malformed("unknown entity reference".into()))?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&resolved);
                 }
@@ -155,7 +158,10 @@ pub enum Answer {
 pub fn read_answer(xml: &str) -> Result<Answer, XmlError> {
     let root = parse(xml)?;
     if root.name != "Envelope" {
-        return Err(XmlError::Shape(format!("the root is <{}>, not <Envelope>", root.name)));
+        return Err(XmlError::Shape(format!(
+            "the root is <{}>, not <Envelope>",
+            root.name
+        )));
     }
     let body = root
         .child("Body")
@@ -234,21 +240,37 @@ mod tests {
             panic!("not a fault")
         };
         assert_eq!(f.local_code(), "INVALID_SESSION_ID");
-        assert!(f.string.starts_with("INVALID_SESSION_ID: Invalid Session ID"));
+        assert!(f
+            .string
+            .starts_with("INVALID_SESSION_ID: Invalid Session ID"));
     }
 
     #[test]
     fn refuses_what_is_not_an_envelope() {
-        assert!(matches!(read_answer("<html><body>503</body></html>"), Err(XmlError::Shape(_))));
-        assert!(matches!(read_answer("<a><b></a>"), Err(XmlError::Malformed(_))));
-        assert!(matches!(read_answer("Service Unavailable"), Err(XmlError::Malformed(_))));
+        assert!(matches!(
+            read_answer("<html><body>503</body></html>"),
+            Err(XmlError::Shape(_))
+        ));
+        assert!(matches!(
+            read_answer("<a><b></a>"),
+            Err(XmlError::Malformed(_))
+        ));
+        assert!(matches!(
+            read_answer("Service Unavailable"),
+            Err(XmlError::Malformed(_))
+        ));
     }
 
     #[test]
     fn envelope_escapes_the_session_id() {
         let env = envelope("00D!a<b", "cancelDeploy", &field("String", "0Af&"));
-        assert!(env.contains("<met:sessionId>00D!a&lt;b</met:sessionId>"), "{env}");
-        assert!(env.contains("<met:cancelDeploy><met:String>0Af&amp;</met:String></met:cancelDeploy>"));
+        assert!(
+            env.contains("<met:sessionId>00D!a&lt;b</met:sessionId>"),
+            "{env}"
+        );
+        assert!(
+            env.contains("<met:cancelDeploy><met:String>0Af&amp;</met:String></met:cancelDeploy>")
+        );
         assert!(matches!(read_answer(&env), Ok(Answer::Response(_))));
     }
 }

@@ -64,7 +64,10 @@ pub struct Event {
 impl Event {
     /// `CREATED Contact 003...`: what a one-line summary shows of the event.
     pub fn summary(&self) -> String {
-        format!("{} {} {}", self.event_type, self.object_type, self.object_id)
+        format!(
+            "{} {} {}",
+            self.event_type, self.object_type, self.object_id
+        )
     }
 }
 
@@ -150,7 +153,10 @@ mod tests {
         assert_eq!(created.event_type, EventType::Created);
         assert_eq!(created.changed_fields, None);
         assert_eq!(created.record["Age__c"], 42);
-        assert_eq!(updated.changed_fields.as_deref(), Some(&["Name".to_string()][..]));
+        assert_eq!(
+            updated.changed_fields.as_deref(),
+            Some(&["Name".to_string()][..])
+        );
         assert_eq!(created.summary(), "CREATED Contact 003000000000001AAA");
     }
 
@@ -171,8 +177,14 @@ mod tests {
             Err(EnvelopeError::WrongType { found }) if found == "other.events"
         ));
         let bad_type = BODY.replace("\"CREATED\"", "\"MERGED\"");
-        assert!(matches!(parse_envelope(bad_type.as_bytes()), Err(EnvelopeError::Json(_))));
-        assert!(matches!(parse_envelope(b"\xff{"), Err(EnvelopeError::Json(_))));
+        assert!(matches!(
+            parse_envelope(bad_type.as_bytes()),
+            Err(EnvelopeError::Json(_))
+        ));
+        assert!(matches!(
+            parse_envelope(b"\xff{"),
+            Err(EnvelopeError::Json(_))
+        ));
         assert!(parse_envelope(b"")
             .unwrap_err()
             .to_string()
@@ -181,7 +193,12 @@ mod tests {
 
     #[test]
     fn event_type_spelling_matches_serde() {
-        for t in [EventType::Created, EventType::Updated, EventType::Deleted, EventType::Undeleted] {
+        for t in [
+            EventType::Created,
+            EventType::Updated,
+            EventType::Deleted,
+            EventType::Undeleted,
+        ] {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
     }

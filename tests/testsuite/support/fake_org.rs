@@ -57,7 +57,7 @@ const DEPLOY_OPTIONS_ORDER: [&str; 10] = [
 ];
 
 /// What one `checkDeployStatus` call gets.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Poll {
     /// A DeployResult with this status: Pending, InProgress, Succeeded, SucceededPartial, Failed.
     Status(&'static str),
@@ -297,7 +297,9 @@ impl FakeOrg {
     /// Starts an org that expects this JWT `aud`.
     pub fn start_with_audience(audience: &str) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("nonblocking listener");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(Mutex::new(State {
             base_url: format!("http://{addr}"),
@@ -354,7 +356,10 @@ impl FakeOrg {
 
     /// An SFDX auth URL for this org.
     pub fn sfdx_auth_url(&self, refresh_token: &str) -> String {
-        format!("force://{CLIENT_ID}:{CLIENT_SECRET}:{refresh_token}@{}", self.url())
+        format!(
+            "force://{CLIENT_ID}:{CLIENT_SECRET}:{refresh_token}@{}",
+            self.url()
+        )
     }
 
     /// Queues what the next deploy or quick deploy does.
@@ -371,7 +376,12 @@ impl FakeOrg {
             id.clone(),
             Job {
                 check_only: true,
-                test_level: if ran_tests { "RunSpecifiedTests" } else { "NoTestRun" }.into(),
+                test_level: if ran_tests {
+                    "RunSpecifiedTests"
+                } else {
+                    "NoTestRun"
+                }
+                .into(),
                 run_tests: Vec::new(),
                 rollback_on_error: true,
                 components: Vec::new(),
@@ -433,6 +443,12 @@ impl FakeOrg {
         }
     }
 
+    /// Takes the list of unexpected requests seen so far, for a test that sends one on purpose
+    /// (the list is otherwise asserted empty when the org is dropped).
+    pub fn take_unexpected(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().unexpected)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -452,7 +468,10 @@ impl Drop for FakeOrg {
         let state = self.lock();
         let mut problems = state.unexpected.clone();
         if !state.scripts.is_empty() {
-            problems.push(format!("{} scripted deploy(s) never started", state.scripts.len()));
+            problems.push(format!(
+                "{} scripted deploy(s) never started",
+                state.scripts.len()
+            ));
         }
         for (id, job) in &state.jobs {
             if job.cursor < job.script.polls.len() {
@@ -514,22 +533,33 @@ impl State {
                 form: form.clone(),
             });
             if !content_type.starts_with("application/x-www-form-urlencoded") {
-                self.unexpected.push(format!("token request with Content-Type {content_type:?}"));
+                self.unexpected
+                    .push(format!("token request with Content-Type {content_type:?}"));
             }
             return self.token(&form);
         }
         if path != "/services/Soap/m/63.0" {
-            self.unexpected.push(format!("request to unknown path {path}"));
-            return Reply::Answer(StatusCode::NOT_FOUND, "text/html", "<h1>Not Found</h1>".into());
+            self.unexpected
+                .push(format!("request to unknown path {path}"));
+            return Reply::Answer(
+                StatusCode::NOT_FOUND,
+                "text/html",
+                "<h1>Not Found</h1>".into(),
+            );
         }
         if !content_type.starts_with("text/xml") {
-            self.unexpected.push(format!("SOAP request with Content-Type {content_type:?}"));
+            self.unexpected
+                .push(format!("SOAP request with Content-Type {content_type:?}"));
         }
         let envelope = match parse(&body) {
             Ok(env) => env,
             Err(e) => {
-                self.unexpected.push(format!("unparsable SOAP request: {e}"));
-                return fault("soapenv:Client", &format!("Unable to parse the request: {e}"));
+                self.unexpected
+                    .push(format!("unparsable SOAP request: {e}"));
+                return fault(
+                    "soapenv:Client",
+                    &format!("Unable to parse the request: {e}"),
+                );
             }
         };
         let operation = envelope
@@ -550,14 +580,22 @@ impl State {
             form: Vec::new(),
         });
         if envelope.ns != SOAPENV_NS || envelope.name != "Envelope" {
-            self.unexpected.push("the request is not a SOAP 1.1 envelope".into());
+            self.unexpected
+                .push("the request is not a SOAP 1.1 envelope".into());
             return fault("soapenv:VersionMismatch", "not a SOAP 1.1 envelope");
         }
         if let Some(bad) = find_foreign(&operation) {
-            self.unexpected.push(format!("element {bad} outside the metadata namespace"));
-            return fault("soapenv:Client", &format!("Element {bad} invalid at this location"));
+            self.unexpected
+                .push(format!("element {bad} outside the metadata namespace"));
+            return fault(
+                "soapenv:Client",
+                &format!("Element {bad} invalid at this location"),
+            );
         }
-        if !session_id.as_ref().is_some_and(|s| self.sessions.contains(s)) {
+        if !session_id
+            .as_ref()
+            .is_some_and(|s| self.sessions.contains(s))
+        {
             return invalid_session();
         }
         match operation.name.as_str() {
@@ -566,8 +604,12 @@ impl State {
             "cancelDeploy" => self.cancel_deploy(&operation),
             "deployRecentValidation" => self.deploy_recent_validation(&operation),
             other => {
-                self.unexpected.push(format!("unexpected operation {other}"));
-                fault("soapenv:Client", &format!("No operation available for request {{{MD_NS}}}{other}"))
+                self.unexpected
+                    .push(format!("unexpected operation {other}"));
+                fault(
+                    "soapenv:Client",
+                    &format!("No operation available for request {{{MD_NS}}}{other}"),
+                )
             }
         }
     }
@@ -684,7 +726,8 @@ impl State {
         let mut last: Option<usize> = None;
         for child in &options.children {
             let Some(at) = DEPLOY_OPTIONS_ORDER.iter().position(|n| *n == child.name) else {
-                self.unexpected.push(format!("unknown DeployOptions element {}", child.name));
+                self.unexpected
+                    .push(format!("unknown DeployOptions element {}", child.name));
                 return invalid_at_this_location(&child.name);
             };
             let in_order = match last {
@@ -692,16 +735,23 @@ impl State {
                 Some(prev) => at > prev || (at == prev && child.name == "runTests"),
             };
             if !in_order {
-                self.unexpected.push(format!("DeployOptions element {} out of WSDL order", child.name));
+                self.unexpected.push(format!(
+                    "DeployOptions element {} out of WSDL order",
+                    child.name
+                ));
                 return invalid_at_this_location(&child.name);
             }
             last = Some(at);
             let is_bool = child.name != "runTests" && child.name != "testLevel";
             if is_bool && child.text != "true" && child.text != "false" {
-                self.unexpected.push(format!("DeployOptions {} is not a boolean", child.name));
+                self.unexpected
+                    .push(format!("DeployOptions {} is not a boolean", child.name));
                 return fault(
                     "soapenv:Client",
-                    &format!("'{}' is not a valid value for the type xsd:boolean", child.text),
+                    &format!(
+                        "'{}' is not a valid value for the type xsd:boolean",
+                        child.text
+                    ),
                 );
             }
         }
@@ -709,8 +759,12 @@ impl State {
             .iter()
             .find(|n| **n != "runTests" && options.child(n).is_none())
         {
-            self.unexpected.push(format!("DeployOptions without {missing}"));
-            return fault("soapenv:Client", &format!("Element {{{MD_NS}}}{missing} is required"));
+            self.unexpected
+                .push(format!("DeployOptions without {missing}"));
+            return fault(
+                "soapenv:Client",
+                &format!("Element {{{MD_NS}}}{missing} is required"),
+            );
         }
         let zip = match STANDARD.decode(op.text_of("ZipFile").unwrap_or_default().trim()) {
             Ok(zip) => zip,
@@ -721,7 +775,10 @@ impl State {
         };
         let Some(script) = self.scripts.pop_front() else {
             self.unexpected.push("a deploy nobody scripted".into());
-            return fault("sf:UNKNOWN_EXCEPTION", "UNKNOWN_EXCEPTION: no script for this deploy");
+            return fault(
+                "sf:UNKNOWN_EXCEPTION",
+                "UNKNOWN_EXCEPTION: no script for this deploy",
+            );
         };
         let flag = |name: &str| options.text_of(name) == Some("true");
         let job = Job {
@@ -769,8 +826,12 @@ impl State {
             );
         }
         let Some(script) = self.scripts.pop_front() else {
-            self.unexpected.push("a quick deploy nobody scripted".into());
-            return fault("sf:UNKNOWN_EXCEPTION", "UNKNOWN_EXCEPTION: no script for this quick deploy");
+            self.unexpected
+                .push("a quick deploy nobody scripted".into());
+            return fault(
+                "sf:UNKNOWN_EXCEPTION",
+                "UNKNOWN_EXCEPTION: no script for this quick deploy",
+            );
         };
         let components = self.jobs[&validation_id].components.clone();
         let id = self.new_job_id();
@@ -789,7 +850,10 @@ impl State {
                 done: false,
             },
         );
-        ok("deployRecentValidationResponse", &format!("<result>{id}</result>"))
+        ok(
+            "deployRecentValidationResponse",
+            &format!("<result>{id}</result>"),
+        )
     }
 
     fn cancel_deploy(&mut self, op: &Node) -> Reply {
@@ -804,7 +868,9 @@ impl State {
             job.cursor += 1;
             job.cancel = CancelPhase::Requested;
         } else {
-            self.unexpected.push(format!("cancelDeploy of {id} that the script did not expect"));
+            self.unexpected.push(format!(
+                "cancelDeploy of {id} that the script did not expect"
+            ));
         }
         ok(
             "cancelDeployResponse",
@@ -815,7 +881,8 @@ impl State {
     fn check_deploy_status(&mut self, op: &Node) -> Reply {
         let id = op.text_of("asyncProcessId").unwrap_or("").to_string();
         if op.text_of("includeDetails") != Some("true") {
-            self.unexpected.push("checkDeployStatus without includeDetails=true".into());
+            self.unexpected
+                .push("checkDeployStatus without includeDetails=true".into());
         }
         let Some(job) = self.jobs.get_mut(&id) else {
             return fault(
@@ -831,7 +898,8 @@ impl State {
             CancelPhase::Canceling => "Canceled",
             CancelPhase::None => match job.script.polls.get(job.cursor).cloned() {
                 None => {
-                    self.unexpected.push(format!("checkDeployStatus of {id} after its script ended"));
+                    self.unexpected
+                        .push(format!("checkDeployStatus of {id} after its script ended"));
                     job.last_status
                 }
                 Some(Poll::UntilCanceled) => "InProgress",
@@ -859,9 +927,15 @@ impl State {
             },
         };
         job.last_status = status;
-        job.done = matches!(status, "Succeeded" | "SucceededPartial" | "Failed" | "Canceled");
+        job.done = matches!(
+            status,
+            "Succeeded" | "SucceededPartial" | "Failed" | "Canceled"
+        );
         let result = deploy_result(&id, job, status);
-        ok("checkDeployStatusResponse", &format!("<result>{result}</result>"))
+        ok(
+            "checkDeployStatusResponse",
+            &format!("<result>{result}</result>"),
+        )
     }
 }
 
@@ -902,7 +976,11 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
     let script = &job.script;
     let done = job.done;
     let total = job.components.len();
-    let component_errors = if done { script.component_failures.len() } else { 0 };
+    let component_errors = if done {
+        script.component_failures.len()
+    } else {
+        0
+    };
     let deployed = match status {
         "Pending" => 0,
         "InProgress" | "Canceling" | "Canceled" => total / 2,
@@ -912,7 +990,11 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
     let tests_total = if runs_tests { script.tests as usize } else { 0 };
     let finished_tests = done && status != "Canceled";
     let tests_completed = if finished_tests { tests_total } else { 0 };
-    let test_errors = if finished_tests { script.test_failures.len() } else { 0 };
+    let test_errors = if finished_tests {
+        script.test_failures.len()
+    } else {
+        0
+    };
     let success = matches!(status, "Succeeded" | "SucceededPartial");
     let date = "2025-01-01T00:00:00.000Z";
     let b = |v: bool| if v { "true" } else { "false" };
@@ -947,7 +1029,11 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
             );
         }
         if status != "Canceled" {
-            let failed: HashSet<&str> = script.component_failures.iter().map(|f| f.file.as_str()).collect();
+            let failed: HashSet<&str> = script
+                .component_failures
+                .iter()
+                .map(|f| f.file.as_str())
+                .collect();
             for (n, (kind, file, full)) in job.components.iter().enumerate() {
                 if failed.contains(file.as_str()) {
                     continue;
@@ -995,7 +1081,11 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
         "<numFailures>{test_errors}</numFailures><numTestsRun>{tests_completed}</numTestsRun>"
     );
     if finished_tests {
-        let class = job.run_tests.first().map(String::as_str).unwrap_or("LocalTest");
+        let class = job
+            .run_tests
+            .first()
+            .map(String::as_str)
+            .unwrap_or("LocalTest");
         for n in 0..tests_completed.saturating_sub(test_errors) {
             let _ = write!(
                 x,
@@ -1005,7 +1095,11 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
             );
         }
     }
-    let _ = write!(x, "<totalTime>{}</totalTime>", if finished_tests { "40.0" } else { "0.0" });
+    let _ = write!(
+        x,
+        "<totalTime>{}</totalTime>",
+        if finished_tests { "40.0" } else { "0.0" }
+    );
     x.push_str("</runTestResult></details>");
     let _ = write!(
         x,
@@ -1033,7 +1127,11 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
     if status == "InProgress" {
         x.push_str("<stateDetail>Processing Type: ApexClass</stateDetail>");
     }
-    let _ = write!(x, "<status>{status}</status><success>{}</success>", b(success));
+    let _ = write!(
+        x,
+        "<status>{status}</status><success>{}</success>",
+        b(success)
+    );
     x
 }
 
@@ -1092,7 +1190,10 @@ fn invalid_session() -> Reply {
 
 /// The public half of `fixtures/deploy/jwt-key.pem`, as PKCS#1 DER.
 fn test_public_key() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/deploy/jwt-key.pub.pem");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/deploy/jwt-key.pub.pem"
+    );
     let pem = std::fs::read_to_string(path).expect("fixtures/deploy/jwt-key.pub.pem");
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     STANDARD.decode(b64).expect("base64 in the PEM")
@@ -1134,7 +1235,8 @@ fn parse(xml: &str) -> Result<Node, String> {
             }
             Event::Text(t) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml_content().map_err(|e| e.to_string())?);
+                    top.text
+                        .push_str(&t.xml_content().map_err(|e| e.to_string())?);
                 }
             }
             Event::GeneralRef(r) => {

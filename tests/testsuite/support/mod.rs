@@ -1,6 +1,9 @@
 //! Shared test support: running the binary in a clean environment, golden files, fake servers.
 #![allow(dead_code)]
 
+pub mod fake_org;
+pub mod receiver;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
