@@ -5,10 +5,12 @@
 # DURATION seconds posting 1 KB Standard Webhooks envelopes, each with its own webhook-id and a
 # real v1 signature (signed ahead of time with openssl, since wrk's Lua cannot do HMAC). Every
 # request is therefore read, verified, checked against the replay set, parsed and printed, as in
-# production; if wrk outruns the REQUESTS pre-signed ids, the repeats go through the duplicate path
-# and the script says how many did. The listener is stopped with SIGINT at the end (or on error).
+# production. If wrk outruns the REQUESTS pre-signed ids, ids repeat: a repeat whose id is still in
+# the listener's replay set (at most 100,000 ids) is acknowledged as a duplicate, an older one is
+# processed again; the script prints both counts. The listener is stopped with SIGINT at the end
+# (or on error).
 #
-# Usage:   benches/listen-load.sh [DURATION=10] [CONNECTIONS=16] [THREADS=1] [REQUESTS=150000]
+# Usage:   benches/listen-load.sh [DURATION=10] [CONNECTIONS=16] [THREADS=1] [REQUESTS=400000]
 # Needs:   wrk, openssl, awk, split, od, base64 (Debian: apt-get install -y wrk openssl)
 # Binary:  $SFHOOKS_BIN, else `cargo build --release` and target/release/sfhooks
 set -euo pipefail
@@ -16,7 +18,7 @@ set -euo pipefail
 DURATION=${1:-10}
 CONNECTIONS=${2:-16}
 THREADS=${3:-1}
-REQUESTS=${4:-150000}
+REQUESTS=${4:-400000}
 BATCH=10000
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,8 @@ if [[ -z "${SFHOOKS_BIN:-}" ]]; then
   SFHOOKS_BIN="${CARGO_TARGET_DIR:-$root/target}/release/sfhooks"
 fi
 
-work=$(mktemp -d)
+# tmpfs if there is one: the signing step writes and deletes one small file per request.
+work=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 listener=""
 cleanup() {
   if [[ -n "$listener" ]] && kill -0 "$listener" 2>/dev/null; then
@@ -71,6 +74,13 @@ for ((start = 0; start < REQUESTS; start += BATCH)); do
   rm -rf "$work/batch"
 done
 
+# Signatures carry $ts: they must still be inside the listener's 300 s tolerance when wrk ends.
+elapsed=$(( $(date +%s) - ts ))
+if (( elapsed + DURATION > 270 )); then
+  echo "signing took ${elapsed} s: the signatures would go stale during the run; lower REQUESTS" >&2
+  exit 1
+fi
+
 # The listener: release build, events to a file, its stderr (address, duplicates) to another.
 SFHOOKS_LOAD_SECRET="$secret" "$SFHOOKS_BIN" listen --port 0 --secret-env SFHOOKS_LOAD_SECRET \
   > "$work/events.txt" 2> "$work/listen.err" &
@@ -86,10 +96,19 @@ echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url/hooks (1 KB bo
 BODY="$work/body.json" SIGS="$work/sigs.txt" TS="$ts" THREADS="$THREADS" \
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/listen-load.lua" "$url/hooks"
 
+rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$listener/status" 2>/dev/null || echo "?")
 kill -INT "$listener"
 wait "$listener" || true
 listener=""
 accepted=$(wc -l < "$work/events.txt")
 duplicates=$(grep -c '^duplicate webhook-id' "$work/listen.err" || true)
 rejected=$(grep -cE '^[0-9.:]+: [0-9]{3} ' "$work/listen.err" || true)
-echo "listener: $accepted deliveries verified and printed, $duplicates acknowledged as duplicates, $rejected refused"
+echo "listener: $accepted deliveries verified and printed, $duplicates acknowledged as duplicates, $rejected refused; resident memory at the end: $rss_kib KiB"
+if (( accepted + duplicates > REQUESTS )); then
+  echo "note: more requests than pre-signed ids ($REQUESTS): ids repeated; raise REQUESTS for unique ids only" >&2
+fi
+if (( rejected > 0 )); then
+  echo "warning: refusals are not a valid load figure; first lines of the listener's log:" >&2
+  grep -E '^[0-9.:]+: [0-9]{3} ' "$work/listen.err" | head -3 >&2
+  exit 1
+fi

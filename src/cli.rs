@@ -258,6 +258,19 @@ pub struct SecretArgs {}
 
 /// `sfhooks listen`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Answers (the generated Apex retries anything but 2xx):
+  200  verified (and accepted by --forward-to); or a repeated webhook-id, not forwarded again
+  400  malformed: missing or unparsable header, body not an sfhooks envelope
+  401  bad signature, or timestamp outside --tolerance
+  405  not a POST
+  408  headers or body not received within --read-timeout
+  409  the same webhook-id is being processed right now
+  413  body larger than --max-body
+  502  --forward-to unreachable or answered non-2xx
+
+Prints one line per event on stdout (--json: one JSON object per line), refusals on stderr.
+Ctrl-C finishes the requests in progress, then exits 0.")]
 pub struct ListenArgs {
     /// Where the secret comes from.
     #[command(flatten)]

@@ -438,6 +438,9 @@ fn print_events(envelope: &Envelope, webhook_id: Option<&str>, json: bool) {
                 event.occurred_at,
                 event.event_id
             );
+            if event.truncated {
+                let _ = write!(out, ", record truncated");
+            }
             match webhook_id {
                 Some(id) => {
                     let _ = writeln!(out, ", webhook-id {id})");

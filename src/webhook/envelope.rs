@@ -59,6 +59,9 @@ pub struct Event {
     /// The record's selected (or populated) fields; empty when the sender sent none.
     #[serde(default)]
     pub record: serde_json::Map<String, serde_json::Value>,
+    /// True when the event was too large for the outbox and `record` keeps only the Id.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl Event {
@@ -158,6 +161,7 @@ mod tests {
             Some(&["Name".to_string()][..])
         );
         assert_eq!(created.summary(), "CREATED Contact 003000000000001AAA");
+        assert!(!created.truncated);
     }
 
     #[test]
@@ -165,8 +169,18 @@ mod tests {
         let env = parse_envelope(BODY.as_bytes()).unwrap();
         let json = serde_json::to_value(&env).unwrap();
         assert!(json["data"]["events"][0].get("changedFields").is_none());
+        assert!(json["data"]["events"][0].get("truncated").is_none());
         assert_eq!(json["data"]["events"][1]["eventType"], "UPDATED");
         assert_eq!(json["type"], "sfhooks.events");
+    }
+
+    #[test]
+    fn keeps_the_truncated_mark() {
+        let body = BODY.replace(r#""futureField":true"#, r#""truncated":true"#);
+        let env = parse_envelope(body.as_bytes()).unwrap();
+        assert!(env.data.events[1].truncated);
+        let json = serde_json::to_value(&env.data.events[1]).unwrap();
+        assert_eq!(json["truncated"], true);
     }
 
     #[test]
