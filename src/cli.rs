@@ -180,13 +180,23 @@ pub struct DeployArgs {
     #[arg(long)]
     pub json: bool,
     /// Access token (or $SF_ACCESS_TOKEN), with --instance-url.
-    #[arg(long, env = "SF_ACCESS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "SF_ACCESS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub access_token: Option<String>,
     /// Instance URL (or $SF_INSTANCE_URL), e.g. https://acme.my.salesforce.com.
     #[arg(long, env = "SF_INSTANCE_URL", value_name = "URL")]
     pub instance_url: Option<String>,
     /// SFDX auth URL (or $SFDX_AUTH_URL): force://<clientId>:<clientSecret>:<refreshToken>@<host>.
-    #[arg(long, env = "SFDX_AUTH_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "SFDX_AUTH_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub sfdx_auth_url: Option<String>,
     /// Connected app consumer key, for the JWT bearer flow.
     #[arg(long, value_name = "ID")]

@@ -336,7 +336,9 @@ fn forbidden_char(value: &str) -> Option<String> {
     }
     value
         .chars()
-        .find(|c| matches!(c, '\'' | '"' | '\\' | '<' | '>' | '`') || c.is_control() || c.is_whitespace())
+        .find(|c| {
+            matches!(c, '\'' | '"' | '\\' | '<' | '>' | '`') || c.is_control() || c.is_whitespace()
+        })
         .map(|c| format!("{c:?}"))
 }
 
@@ -358,9 +360,9 @@ pub fn validate_callback_url(value: &str, allow_http: bool) -> Result<url::Url, 
         "http" if allow_http => {}
         "http" => {
             return Err(invalid(format!(
-                "callback URL {value:?} is http: events would travel unencrypted; use https, or pass \
+            "callback URL {value:?} is http: events would travel unencrypted; use https, or pass \
                  --allow-insecure-http for a test receiver"
-            )))
+        )))
         }
         other => {
             return Err(invalid(format!(
@@ -548,8 +550,11 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let config = validate(with_raw("Contact,Account", "https://hooks.example.com/salesforce"))
-            .expect("valid");
+        let config = validate(with_raw(
+            "Contact,Account",
+            "https://hooks.example.com/salesforce",
+        ))
+        .expect("valid");
         assert_eq!(config.api_version, "63.0");
         assert_eq!(config.prefix, "Sfhooks");
         assert_eq!(config.events, Events::ALL);
@@ -573,7 +578,9 @@ mod tests {
             ("https://user:pw@x.example.com/", "credentials"),
             ("https://x.example.com/#frag", "fragment"),
         ] {
-            let err = validate_callback_url(url, false).expect_err(url).to_string();
+            let err = validate_callback_url(url, false)
+                .expect_err(url)
+                .to_string();
             assert!(err.contains(needle), "{url:?}: {err}");
             assert!(!err.contains("pw@"), "{err}");
         }
@@ -654,7 +661,10 @@ mod tests {
     fn instance_polling_and_disabled_events_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         for (conf, needle) in [
-            (r#""event.vendor.type":"polling""#, "polling is not supported yet"),
+            (
+                r#""event.vendor.type":"polling""#,
+                "polling is not supported yet",
+            ),
             (r#""event.notification.enabled":false"#, "disabled"),
             (r#""event.notification.enabled":"false""#, "disabled"),
         ] {
@@ -696,10 +706,11 @@ mod tests {
         assert_eq!(config.objects[0].fields.as_ref().map(Vec::len), Some(2));
 
         let mut raw = with_raw("Invoice__c", "https://x.example.com/");
-        raw.objects_config.insert(
-            "Contact".into(),
-            ObjectFile::default(),
-        );
-        assert!(validate(raw).expect_err("stray").to_string().contains("objects_config.Contact"));
+        raw.objects_config
+            .insert("Contact".into(), ObjectFile::default());
+        assert!(validate(raw)
+            .expect_err("stray")
+            .to_string()
+            .contains("objects_config.Contact"));
     }
 }

@@ -40,7 +40,9 @@ pub enum NameError {
         why: String,
     },
     /// The same object named twice.
-    #[error("object {name:?} is listed twice (API names are case-insensitive); list each object once")]
+    #[error(
+        "object {name:?} is listed twice (API names are case-insensitive); list each object once"
+    )]
     Duplicate {
         /// The second occurrence.
         name: String,
@@ -255,7 +257,9 @@ pub fn validate_prefix(prefix: &str) -> Result<(), NameError> {
         return Err(err("start with a letter"));
     }
     if !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(err("use only letters and digits (it starts every Apex class name)"));
+        return Err(err(
+            "use only letters and digits (it starts every Apex class name)",
+        ));
     }
     Ok(())
 }
@@ -409,12 +413,21 @@ mod tests {
     #[test]
     fn trigger_names_are_readable_when_they_fit() {
         let names = trigger_names("Sfhooks", &[obj("Contact"), obj("acme__Invoice__c")]);
-        assert_eq!(names, ["SfhooksContactTrigger", "Sfhooksacme_InvoiceTrigger"]);
+        assert_eq!(
+            names,
+            ["SfhooksContactTrigger", "Sfhooksacme_InvoiceTrigger"]
+        );
     }
 
     #[test]
     fn trigger_names_do_not_collide() {
-        let objects = [obj("Foo_Bar__c"), obj("FooBar__c"), obj("Foo__Bar__c"), obj("Invoice"), obj("Invoice__c")];
+        let objects = [
+            obj("Foo_Bar__c"),
+            obj("FooBar__c"),
+            obj("Foo__Bar__c"),
+            obj("Invoice"),
+            obj("Invoice__c"),
+        ];
         let names = trigger_names("Sfhooks", &objects);
         let mut lower: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
         lower.sort();

@@ -38,7 +38,9 @@ pub const GENERATED_HEADER: &str =
 #[non_exhaustive]
 pub enum RenderError {
     /// Tera failed.
-    #[error("template {template} failed to render: {message} (a bug in sfhooks, please report it)")]
+    #[error(
+        "template {template} failed to render: {message} (a bug in sfhooks, please report it)"
+    )]
     Template {
         /// The template's path under templates/.
         template: String,
@@ -46,7 +48,9 @@ pub enum RenderError {
         message: String,
     },
     /// A generated name broke a Salesforce rule.
-    #[error("generated name {name:?} is not a valid Apex name (a bug in sfhooks, please report it)")]
+    #[error(
+        "generated name {name:?} is not a valid Apex name (a bug in sfhooks, please report it)"
+    )]
     BadName {
         /// The name.
         name: String,
@@ -209,7 +213,10 @@ fn engine() -> Result<Tera, RenderError> {
     collect(&TEMPLATES, &mut sources);
     tera.add_raw_templates(sources.iter().map(|(p, s)| (p.as_str(), s.as_str())))
         .map_err(|e| tera_error("templates/", &e))?;
-    tera.register_filter("apex_string", string_filter("apex_string", apex_string_literal));
+    tera.register_filter(
+        "apex_string",
+        string_filter("apex_string", apex_string_literal),
+    );
     tera.register_filter("xml", string_filter("xml", xml_escape));
     Ok(tera)
 }
@@ -323,7 +330,11 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
     }
     let url = &config.callback_url;
     let remote_site_url = match url.port() {
-        Some(port) => format!("{}://{}:{port}", url.scheme(), url.host_str().unwrap_or_default()),
+        Some(port) => format!(
+            "{}://{}:{port}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        ),
         None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
     };
     let context = RenderContext {
@@ -352,7 +363,13 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
                     ctx.insert("object", object);
                     let path = format!("triggers/{}.trigger", object.trigger);
                     render_one(&tera, template, &ctx, &mut out, path.clone())?;
-                    render_one(&tera, TEMPLATE_TRIGGER_META, &ctx, &mut out, format!("{path}-meta.xml"))?;
+                    render_one(
+                        &tera,
+                        TEMPLATE_TRIGGER_META,
+                        &ctx,
+                        &mut out,
+                        format!("{path}-meta.xml"),
+                    )?;
                 }
             }
             Output::Single { path, name, .. } => {
@@ -361,7 +378,13 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
                 if is_class {
                     let mut ctx = context.clone();
                     ctx.insert("class_name", &name);
-                    render_one(&tera, TEMPLATE_CLASS_META, &ctx, &mut out, format!("{path}-meta.xml"))?;
+                    render_one(
+                        &tera,
+                        TEMPLATE_CLASS_META,
+                        &ctx,
+                        &mut out,
+                        format!("{path}-meta.xml"),
+                    )?;
                 }
             }
         }
@@ -414,7 +437,11 @@ mod tests {
         };
         assert_eq!(
             single("classes/Dispatcher.cls.tera"),
-            ("classes/SfhooksDispatcher.cls".into(), "SfhooksDispatcher".into(), "Dispatcher".into())
+            (
+                "classes/SfhooksDispatcher.cls".into(),
+                "SfhooksDispatcher".into(),
+                "Dispatcher".into()
+            )
         );
         assert_eq!(
             single("objects/Outbox__c/Outbox__c.object-meta.xml.tera").0,
@@ -428,7 +455,10 @@ mod tests {
             single("permissionsets/Admin.permissionset-meta.xml.tera").0,
             "permissionsets/Sfhooks_Admin.permissionset-meta.xml"
         );
-        assert_eq!(classify("classes/_class-meta.xml.tera", "Sfhooks"), Output::Partial);
+        assert_eq!(
+            classify("classes/_class-meta.xml.tera", "Sfhooks"),
+            Output::Partial
+        );
         assert_eq!(classify("_partials/x.tera", "Sfhooks"), Output::Partial);
         assert_eq!(classify(TEMPLATE_TRIGGER, "Sfhooks"), Output::PerObject);
     }
@@ -437,7 +467,10 @@ mod tests {
     fn filters_work_inside_tera() {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![]);
-        tera.register_filter("apex_string", string_filter("apex_string", apex_string_literal));
+        tera.register_filter(
+            "apex_string",
+            string_filter("apex_string", apex_string_literal),
+        );
         tera.register_filter("xml", string_filter("xml", xml_escape));
         tera.add_raw_template("t.xml", "{{ v | xml }} {{ v | apex_string }} {{ v }}")
             .expect("template");
@@ -452,9 +485,18 @@ mod tests {
     #[test]
     fn owned_paths_follow_the_prefix() {
         assert!(is_owned_path("classes/SfhooksDispatcher.cls", "Sfhooks"));
-        assert!(is_owned_path("triggers/SfhooksContactTrigger.trigger-meta.xml", "Sfhooks"));
-        assert!(is_owned_path("objects/Sfhooks_Outbox__c/fields/Status__c.field-meta.xml", "Sfhooks"));
+        assert!(is_owned_path(
+            "triggers/SfhooksContactTrigger.trigger-meta.xml",
+            "Sfhooks"
+        ));
+        assert!(is_owned_path(
+            "objects/Sfhooks_Outbox__c/fields/Status__c.field-meta.xml",
+            "Sfhooks"
+        ));
         assert!(!is_owned_path("classes/MyClass.cls", "Sfhooks"));
-        assert!(!is_owned_path("objects/Account/fields/X__c.field-meta.xml", "Sfhooks"));
+        assert!(!is_owned_path(
+            "objects/Account/fields/X__c.field-meta.xml",
+            "Sfhooks"
+        ));
     }
 }

@@ -190,8 +190,7 @@ fn check(config: &Config, plan: &Plan) -> anyhow::Result<u8> {
         write!(
             out,
             "{}",
-            diff.unified_diff()
-                .header(&format!("a/{rel}"), "/dev/null")
+            diff.unified_diff().header(&format!("a/{rel}"), "/dev/null")
         )?;
     }
     out.flush()?;

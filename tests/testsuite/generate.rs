@@ -39,7 +39,14 @@ fn generate_default(out: &Path) -> BTreeMap<String, String> {
     let out_arg = out.to_str().expect("utf-8 temp path");
     let result = generate(
         dir,
-        &["--objects", "Contact,Account", "--callback-url", CALLBACK, "--out", out_arg],
+        &[
+            "--objects",
+            "Contact,Account",
+            "--callback-url",
+            CALLBACK,
+            "--out",
+            out_arg,
+        ],
     );
     assert_eq!(code(&result), 0, "generate failed: {}", stderr(&result));
     read_tree(out)
@@ -61,14 +68,23 @@ fn scenarios() -> Vec<PathBuf> {
 #[test]
 fn scenarios_match_their_golden_trees() {
     let scenarios = scenarios();
-    assert!(scenarios.len() >= 5, "expected the five scenarios, found {scenarios:?}");
+    assert!(
+        scenarios.len() >= 5,
+        "expected the five scenarios, found {scenarios:?}"
+    );
     for scenario in scenarios {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("out");
         let result = run(sfhooks(&scenario)
             .args(["generate", "--config", "sfhooks.toml", "--out"])
             .arg(&out));
-        assert_eq!(code(&result), 0, "{}: {}", scenario.display(), stderr(&result));
+        assert_eq!(
+            code(&result),
+            0,
+            "{}: {}",
+            scenario.display(),
+            stderr(&result)
+        );
         let actual = read_tree(&out);
         let expected_dir = scenario.join("expected");
         if overwrite_snapshots() {
@@ -82,7 +98,12 @@ fn scenarios_match_their_golden_trees() {
         }
         let expected = read_tree(&expected_dir);
         let names = |t: &BTreeMap<String, String>| t.keys().cloned().collect::<Vec<_>>();
-        assert_eq!(names(&actual), names(&expected), "{}: file list", scenario.display());
+        assert_eq!(
+            names(&actual),
+            names(&expected),
+            "{}: file list",
+            scenario.display()
+        );
         for (rel, content) in &actual {
             assert!(
                 &expected[rel] == content,
@@ -113,7 +134,11 @@ fn apex_syntax_problems(source: &str) -> Vec<String> {
             let p = node.start_position();
             problems.push(format!(
                 "{} at {}:{}",
-                if node.is_missing() { "MISSING" } else { "ERROR" },
+                if node.is_missing() {
+                    "MISSING"
+                } else {
+                    "ERROR"
+                },
                 p.row + 1,
                 p.column + 1
             ));
@@ -137,7 +162,11 @@ fn every_generated_apex_file_parses_with_tree_sitter_sfapex() {
         for (rel, content) in read_tree(&scenario.join("expected")) {
             if rel.ends_with(".cls") || rel.ends_with(".trigger") {
                 let problems = apex_syntax_problems(&content);
-                assert!(problems.is_empty(), "{}/{rel}: {problems:?}", scenario.display());
+                assert!(
+                    problems.is_empty(),
+                    "{}/{rel}: {problems:?}",
+                    scenario.display()
+                );
                 checked += 1;
             }
         }
@@ -181,7 +210,10 @@ fn xml_root(content: &str) -> Result<(String, String), String> {
                         }
                         _ => String::new(),
                     };
-                    root = Some((String::from_utf8_lossy(e.local_name().as_ref()).into_owned(), ns));
+                    root = Some((
+                        String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                        ns,
+                    ));
                 }
                 depth += 1;
             }
@@ -221,7 +253,10 @@ fn every_generated_xml_file_parses_with_the_right_root_and_namespace() {
                 "{}/{rel}",
                 scenario.display()
             );
-            assert!(content.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"), "{rel}");
+            assert!(
+                content.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+                "{rel}"
+            );
             checked += 1;
         }
     }
@@ -237,11 +272,22 @@ fn generation_is_deterministic_and_check_passes_after_it() {
     let tmp2 = tempfile::tempdir().expect("tempdir");
     assert_eq!(a, generate_default(&tmp2.path().join("out")));
     for content in a.values() {
-        assert!(!content.contains(&tmp.path().display().to_string()), "absolute path leaked");
+        assert!(
+            !content.contains(&tmp.path().display().to_string()),
+            "absolute path leaked"
+        );
     }
     let check = generate(
         tmp.path(),
-        &["--objects", "Contact,Account", "--callback-url", CALLBACK, "--out", "out", "--check"],
+        &[
+            "--objects",
+            "Contact,Account",
+            "--callback-url",
+            CALLBACK,
+            "--out",
+            "out",
+            "--check",
+        ],
     );
     assert_eq!(code(&check), 0, "{}", stderr(&check));
 }
@@ -253,13 +299,24 @@ fn check_reports_drift_with_a_diff_and_the_command_and_writes_nothing() {
     let before = generate_default(&out);
     let check = generate(
         tmp.path(),
-        &["--objects", "Contact", "--callback-url", "https://other.example.com/x", "--out", "out", "--check"],
+        &[
+            "--objects",
+            "Contact",
+            "--callback-url",
+            "https://other.example.com/x",
+            "--out",
+            "out",
+            "--check",
+        ],
     );
     assert_eq!(code(&check), 1, "{}", stderr(&check));
     let diff = stdout(&check);
     assert!(diff.contains("+++ /dev/null"), "{diff}");
     assert!(diff.contains("https://other.example.com/x"), "{diff}");
-    assert!(diff.contains("SfhooksAccountTrigger.trigger"), "stale trigger listed: {diff}");
+    assert!(
+        diff.contains("SfhooksAccountTrigger.trigger"),
+        "stale trigger listed: {diff}"
+    );
     let err = stderr(&check);
     assert!(
         err.contains("sfhooks generate --objects Contact --callback-url https://other.example.com/x --out out"),
@@ -278,11 +335,20 @@ fn regenerating_removes_stale_generated_files_but_keeps_hand_written_ones() {
     std::fs::write(&mine, "public class SfhooksMyOwnCode {}\n").expect("write");
     let result = generate(
         tmp.path(),
-        &["--objects", "Contact", "--callback-url", CALLBACK, "--out", "out"],
+        &[
+            "--objects",
+            "Contact",
+            "--callback-url",
+            CALLBACK,
+            "--out",
+            "out",
+        ],
     );
     assert_eq!(code(&result), 0, "{}", stderr(&result));
     assert!(!out.join("triggers/SfhooksAccountTrigger.trigger").exists());
-    assert!(!out.join("triggers/SfhooksAccountTrigger.trigger-meta.xml").exists());
+    assert!(!out
+        .join("triggers/SfhooksAccountTrigger.trigger-meta.xml")
+        .exists());
     assert!(out.join("triggers/SfhooksContactTrigger.trigger").exists());
     assert!(mine.exists(), "a hand-written class was deleted");
 }
@@ -296,7 +362,14 @@ fn a_failed_write_leaves_the_tree_as_it_was() {
     std::fs::write(out.join("triggers"), "in the way").expect("write");
     let result = generate(
         tmp.path(),
-        &["--objects", "Contact", "--callback-url", CALLBACK, "--out", "out"],
+        &[
+            "--objects",
+            "Contact",
+            "--callback-url",
+            CALLBACK,
+            "--out",
+            "out",
+        ],
     );
     assert_eq!(code(&result), 1, "{}", stderr(&result));
     assert!(stderr(&result).contains("triggers"), "{}", stderr(&result));
@@ -315,19 +388,93 @@ fn hostile_and_bad_input_exits_2_names_the_problem_and_writes_nothing() {
         (vec!["--objects", "Alert__e"], "platform events"),
         (vec!["--objects", "Account__History"], "history"),
         (vec!["--objects", &long], "41 characters"),
-        (vec!["--objects", "Contact", "--callback-url", "https://x.example.com/a'b"], "percent-encode"),
-        (vec!["--objects", "Contact", "--callback-url", "https://x.example.com/a\nb"], "percent-encode"),
-        (vec!["--objects", "Contact", "--callback-url", "https://x.example.com/*/"], "\"*/\""),
-        (vec!["--objects", "Contact", "--callback-url", "https://x.example.com/a\\b"], "percent-encode"),
-        (vec!["--objects", "Contact", "--callback-url", "http://x.example.com/"], "--allow-insecure-http"),
-        (vec!["--objects", "Contact", "--callback-url", "https://u:secretpw@x.example.com/"], "credentials"),
-        (vec!["--objects", "Contact", "--callback-url", "hooks.example.com"], "absolute"),
-        (vec!["--objects", "Contact", "--prefix", "Bad_Prefix"], "prefix"),
-        (vec!["--objects", "Contact", "--events", "created,merged"], "merged"),
-        (vec!["--objects", "Contact", "--api-version", "58.0"], "too old"),
-        (vec!["--objects", "Contact", "--config", "missing.toml"], "missing.toml"),
-        (vec!["--objects", "Contact", "--instance", "missing.json"], "missing.json"),
-        (vec!["--objects", "Contact", "--signature-scheme", "md5"], "md5"),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "https://x.example.com/a'b",
+            ],
+            "percent-encode",
+        ),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "https://x.example.com/a\nb",
+            ],
+            "percent-encode",
+        ),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "https://x.example.com/*/",
+            ],
+            "\"*/\"",
+        ),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "https://x.example.com/a\\b",
+            ],
+            "percent-encode",
+        ),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "http://x.example.com/",
+            ],
+            "--allow-insecure-http",
+        ),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "https://u:secretpw@x.example.com/",
+            ],
+            "credentials",
+        ),
+        (
+            vec![
+                "--objects",
+                "Contact",
+                "--callback-url",
+                "hooks.example.com",
+            ],
+            "absolute",
+        ),
+        (
+            vec!["--objects", "Contact", "--prefix", "Bad_Prefix"],
+            "prefix",
+        ),
+        (
+            vec!["--objects", "Contact", "--events", "created,merged"],
+            "merged",
+        ),
+        (
+            vec!["--objects", "Contact", "--api-version", "58.0"],
+            "too old",
+        ),
+        (
+            vec!["--objects", "Contact", "--config", "missing.toml"],
+            "missing.toml",
+        ),
+        (
+            vec!["--objects", "Contact", "--instance", "missing.json"],
+            "missing.json",
+        ),
+        (
+            vec!["--objects", "Contact", "--signature-scheme", "md5"],
+            "md5",
+        ),
     ];
     for (args, needle) in cases {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -339,8 +486,14 @@ fn hostile_and_bad_input_exits_2_names_the_problem_and_writes_nothing() {
         let result = generate(tmp.path(), &full);
         let err = stderr(&result);
         assert_eq!(code(&result), 2, "{args:?}: {err}");
-        assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err}");
-        assert!(!err.contains("secretpw"), "a password reached the error: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(
+            !err.contains("secretpw"),
+            "a password reached the error: {err}"
+        );
         assert!(!tmp.path().join("out").exists(), "{args:?} wrote files");
     }
 }
@@ -348,11 +501,18 @@ fn hostile_and_bad_input_exits_2_names_the_problem_and_writes_nothing() {
 #[test]
 fn unknown_config_keys_and_instance_json_are_handled() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    std::fs::write(tmp.path().join("sfhooks.toml"), "objects = [\"Contact\"]\ncallbak_url = \"x\"\n")
-        .expect("write");
+    std::fs::write(
+        tmp.path().join("sfhooks.toml"),
+        "objects = [\"Contact\"]\ncallbak_url = \"x\"\n",
+    )
+    .expect("write");
     let result = generate(tmp.path(), &["--out", "out"]);
     assert_eq!(code(&result), 2);
-    assert!(stderr(&result).contains("callbak_url"), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("callbak_url"),
+        "{}",
+        stderr(&result)
+    );
 
     let instance = tmp.path().join("instance.json");
     std::fs::write(
@@ -366,11 +526,18 @@ fn unknown_config_keys_and_instance_json_are_handled() {
     std::fs::remove_file(tmp.path().join("sfhooks.toml")).expect("rm");
     let result = generate(tmp.path(), &["--instance", "instance.json", "--out", "out"]);
     assert_eq!(code(&result), 0, "{}", stderr(&result));
-    assert!(stderr(&result).contains("event.fancy"), "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains("event.fancy"),
+        "{}",
+        stderr(&result)
+    );
     let tree = read_tree(&tmp.path().join("out"));
     assert!(tree.keys().any(|k| k.contains("SfhooksAccountTrigger")));
     for (rel, content) in &tree {
-        assert!(!content.contains("key-that-must-not-leak"), "{rel} holds the signature key");
+        assert!(
+            !content.contains("key-that-must-not-leak"),
+            "{rel} holds the signature key"
+        );
         if rel.ends_with(".cls") && content.contains("mycoolapp") {
             assert!(content.contains("'https://mycoolapp.com/'"), "{rel}");
         }
