@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::redacted::Redacted;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0   success
@@ -37,6 +39,7 @@ pub enum Command {
     /// Build the Metadata API zip (sandbox, production or uninstall), adding the signing secret.
     Package(PackageArgs),
     /// Authenticate and deploy to a sandbox, or validate and quick-deploy to production.
+    #[command(after_help = EXIT_CODES_DEPLOY)]
     Deploy(DeployArgs),
     /// Verify one webhook delivery (signature, timestamp) the way a receiver must.
     Verify(VerifyArgs),
@@ -45,6 +48,18 @@ pub enum Command {
     /// Run a local HTTP receiver that verifies every delivery (and optionally forwards it).
     Listen(ListenArgs),
 }
+
+const EXIT_CODES_DEPLOY: &str = "\
+Authentication: the first of --access-token (with --instance-url), --sfdx-auth-url, and
+--client-id/--username/--jwt-key-file that is given wins. See docs/deploy.md.
+
+Exit codes (as the Salesforce CLI's deploy commands, plus 2 and 3):
+  0   Succeeded (with --validate-only: the validation succeeded)
+  1   Failed or Canceled, a SOAP fault, or Salesforce unreachable after retries
+  2   usage, configuration or bad input
+  3   authentication with Salesforce failed (or the access token expired)
+  68  SucceededPartial
+  69  still running when --wait ran out; resume with `sfhooks deploy --report <id>`";
 
 const EXAMPLES_GENERATE: &str = "\
 Examples:
@@ -184,9 +199,10 @@ pub struct DeployArgs {
         long,
         env = "SF_ACCESS_TOKEN",
         hide_env_values = true,
-        value_name = "TOKEN"
+        value_name = "TOKEN",
+        value_parser = redacted
     )]
-    pub access_token: Option<String>,
+    pub access_token: Option<Redacted<String>>,
     /// Instance URL (or $SF_INSTANCE_URL), e.g. https://acme.my.salesforce.com.
     #[arg(long, env = "SF_INSTANCE_URL", value_name = "URL")]
     pub instance_url: Option<String>,
@@ -195,9 +211,10 @@ pub struct DeployArgs {
         long,
         env = "SFDX_AUTH_URL",
         hide_env_values = true,
-        value_name = "URL"
+        value_name = "URL",
+        value_parser = redacted
     )]
-    pub sfdx_auth_url: Option<String>,
+    pub sfdx_auth_url: Option<Redacted<String>>,
     /// Connected app consumer key, for the JWT bearer flow.
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
@@ -210,6 +227,11 @@ pub struct DeployArgs {
     /// Login URL for the JWT flow (My Domain) [default: test.salesforce.com / login.salesforce.com].
     #[arg(long, value_name = "URL")]
     pub login_url: Option<String>,
+}
+
+/// Wraps a secret flag value at parse time, so not even `{:?}` of the parsed arguments shows it.
+fn redacted(value: &str) -> Result<Redacted<String>, std::convert::Infallible> {
+    Ok(Redacted::new(value.to_string()))
 }
 
 /// Where a receiver's secret comes from: never an argument, since process lists leak them.

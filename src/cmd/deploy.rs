@@ -245,7 +245,9 @@ fn plan(args: &DeployArgs) -> anyhow::Result<Plan> {
     let contents = ZipContents::read(&zip)?;
     let mut options = DeployOptions {
         single_package: contents.single_package,
-        // Production requires it; in a sandbox a half-applied package is worse than none.
+        // Production requires it (Metadata API Developer Guide, "DeployOptions": rollbackOnError
+        // "must be set to true" for production); in a sandbox a half-applied package is worse
+        // than none.
         rollback_on_error: true,
         check_only: args.validate_only,
         ..DeployOptions::default()
@@ -321,7 +323,7 @@ fn read_zip(path: &Path) -> anyhow::Result<Vec<u8>> {
 struct ZipContents {
     /// package.xml at the root (rather than in one top folder).
     single_package: bool,
-    /// Names of `classes/<Name>.cls` whose source contains `@IsTest`, sorted.
+    /// Names of `classes/<Name>.cls` that are test classes with test methods, sorted.
     test_classes: Vec<String>,
 }
 
@@ -378,16 +380,72 @@ impl ZipContents {
     }
 }
 
-/// True when Apex source carries the `@IsTest` annotation (Apex is case-insensitive).
+/// True when Apex source is a test class with at least one test method: `@IsTest` on the class
+/// and on a method (or the old `testMethod` keyword). Apex is case-insensitive. A helper class
+/// that is `@IsTest` only so that it does not count against coverage (the generated
+/// `SfhooksTestSupport`) has no test to run, so it is not named in `runTests`; `sfhooks package`
+/// names the same classes (`*Tests`).
 fn is_test_class(source: &str) -> bool {
-    let lower = source.to_ascii_lowercase();
-    lower.match_indices("@istest").any(|(i, m)| {
-        // `@IsTestFoo` is another annotation; `@IsTest(SeeAllData=true)` is this one.
-        !lower[i + m.len()..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
+    let code = apex_code_only(source).to_ascii_lowercase();
+    let annotations = words(&code, "@istest");
+    annotations >= 2 || (annotations == 1 && words(&code, "testmethod") >= 1)
+}
+
+/// How many times `word` occurs not followed by a letter, digit or `_` (`@IsTestFoo` is another
+/// annotation; `@IsTest(SeeAllData=true)` is this one) and, for a plain word, not preceded by one.
+fn words(code: &str, word: &str) -> usize {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    code.match_indices(word)
+        .filter(|(i, m)| {
+            let after = code[i + m.len()..].chars().next();
+            let before = code[..*i].chars().next_back();
+            !after.is_some_and(is_ident) && (word.starts_with('@') || !before.is_some_and(is_ident))
+        })
+        .count()
+}
+
+/// Apex source with comments and string literals blanked, so `// @IsTest` or `'@IsTest'` is not
+/// taken for an annotation.
+fn apex_code_only(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+                out.push(' ');
+            }
+            '\'' => {
+                // Apex strings are single-quoted, with backslash escapes.
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match (escaped, c) {
+                        (false, '\\') => escaped = true,
+                        (false, '\'') => break,
+                        _ => escaped = false,
+                    }
+                }
+                out.push_str("''");
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Builds credentials from the flags: access token, then SFDX auth URL, then JWT.
@@ -396,10 +454,11 @@ fn credentials(args: &DeployArgs, target: Target) -> anyhow::Result<Credentials>
         let instance_url = args.instance_url.as_deref().ok_or_else(|| {
             UsageError::new("--access-token needs --instance-url (or $SF_INSTANCE_URL): the org's URL, e.g. https://acme.my.salesforce.com")
         })?;
-        return Credentials::access_token(instance_url, token.clone()).map_err(auth_failed);
+        return Credentials::access_token(instance_url, token.expose().clone())
+            .map_err(auth_failed);
     }
     if let Some(auth_url) = &args.sfdx_auth_url {
-        return Credentials::from_sfdx_auth_url(auth_url).map_err(auth_failed);
+        return Credentials::from_sfdx_auth_url(auth_url.expose()).map_err(auth_failed);
     }
     let jwt_flags = [
         ("--client-id", args.client_id.is_some()),
@@ -589,7 +648,11 @@ impl Timing {
             })?,
             Err(_) => 500,
         };
-        Ok(Timing {
+        Ok(Timing::with_base(base_ms))
+    }
+
+    fn with_base(base_ms: u64) -> Self {
+        Timing {
             first_poll: Duration::from_millis(base_ms),
             // 0.5 s, 0.75 s, 1.1 s, ... up to 12 s: a short job is noticed within about a
             // second, a long one is asked about five times a minute.
@@ -598,7 +661,12 @@ impl Timing {
                 tries: 5,
                 first_delay: Duration::from_millis(base_ms * 2),
             },
-        })
+        }
+    }
+
+    /// The pause after `delay`: half as long again, up to `max_poll`.
+    fn next_delay(&self, delay: Duration) -> Duration {
+        (delay * 3 / 2).min(self.max_poll)
     }
 }
 
@@ -654,7 +722,7 @@ fn wait_for(
             return Ok(Waited::StillRunning(result, Stop::WaitRanOut));
         }
         sleep_unless_interrupted(delay.min(deadline - now), INTERRUPTS.load(Ordering::SeqCst));
-        delay = (delay * 3 / 2).min(timing.max_poll);
+        delay = timing.next_delay(delay);
     }
 }
 
@@ -925,11 +993,17 @@ mod tests {
             ("classes/Dispatcher.cls-meta.xml", "<ApexClass/>"),
             (
                 "classes/DispatcherTest.cls",
-                "@isTest\nprivate class DispatcherTest {}",
+                "@isTest\nprivate class DispatcherTest { @IsTest static void a() {} }",
             ),
             (
                 "classes/OutboxTest.cls",
-                "@IsTest(SeeAllData=false) private class OutboxTest {}",
+                "@IsTest(SeeAllData=false) private class OutboxTest { static testMethod void a() {} }",
+            ),
+            (
+                "classes/TestSupport.cls",
+                "/** Helpers; see @IsTest methods elsewhere. */\n@IsTest\npublic class TestSupport {\n  \
+                 // not an @IsTest method\n  public static String S = '@IsTest \\' @IsTest';\n  \
+                 public static void testMethodHelper() {}\n}",
             ),
             (
                 "classes/Sneaky.cls",
@@ -954,7 +1028,10 @@ mod tests {
     fn package_xml_decides_single_package_and_is_required() {
         let nested = zip_of(&[
             ("unpackaged/package.xml", "<Package/>"),
-            ("unpackaged/classes/ATest.cls", "@IsTest class ATest {}"),
+            (
+                "unpackaged/classes/ATest.cls",
+                "@IsTest class ATest { @IsTest static void a() {} }",
+            ),
         ]);
         let contents = ZipContents::read(&nested).unwrap();
         assert!(!contents.single_package);
@@ -975,6 +1052,61 @@ mod tests {
             let err = job_id_arg("--quick", bad).unwrap_err();
             assert_eq!(exit::code_for(&err), exit::USAGE, "{bad}");
         }
+    }
+
+    /// When each `checkDeployStatus` goes out, in seconds after the deploy started, for a job
+    /// that runs `for_secs` (the poll that sees it done included).
+    fn poll_times(timing: &Timing, for_secs: f64) -> Vec<f64> {
+        let mut times = vec![0.0];
+        let mut delay = timing.first_poll;
+        while *times.last().unwrap() < for_secs {
+            times.push(times.last().unwrap() + delay.as_secs_f64());
+            delay = timing.next_delay(delay);
+        }
+        times
+    }
+
+    #[test]
+    fn polling_notices_a_short_job_within_a_second_and_spares_a_long_one() {
+        let timing = Timing::with_base(500);
+        // Polls at 0, 0.5 and 1.25 s: a job done within its first second is seen by 1.25 s.
+        assert_eq!(poll_times(&timing, 1.0), vec![0.0, 0.5, 1.25]);
+        // The pause grows to 12 s and stays there: five polls a minute on a long job.
+        assert_eq!(timing.max_poll, Duration::from_secs(12));
+        let hour_long = poll_times(&timing, 3600.0);
+        assert!(hour_long.len() < 3600 / 12 + 15, "{}", hour_long.len());
+        let gaps: Vec<f64> = hour_long.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g <= 12.0), "{gaps:?}");
+        assert!(gaps.windows(2).all(|g| g[0] <= g[1]), "{gaps:?}");
+        // Retries of a failed call wait 1 s, 2 s, 4 s, 8 s: bounded at 5 tries.
+        assert_eq!(timing.retry.tries, 5);
+        assert_eq!(timing.retry.first_delay, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn parsed_arguments_never_show_the_token_or_auth_url() {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from([
+            "sfhooks",
+            "deploy",
+            "--sandbox",
+            "--access-token",
+            "00DSECRET!token",
+            "--instance-url",
+            "https://acme.my.salesforce.com",
+            "--sfdx-auth-url",
+            "force://id:SECRET2:SECRET3@acme.my.salesforce.com",
+        ])
+        .unwrap();
+        let debug = format!("{cli:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        let crate::cli::Command::Deploy(args) = cli.command else {
+            panic!("not deploy")
+        };
+        assert_eq!(
+            args.access_token.as_ref().map(|t| t.expose().as_str()),
+            Some("00DSECRET!token")
+        );
     }
 
     #[test]

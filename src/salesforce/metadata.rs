@@ -97,7 +97,7 @@ pub struct DeployOptions {
     pub perform_retrieve: bool,
     /// Hard-delete destructive changes instead of moving them to the recycle bin.
     pub purge_on_delete: bool,
-    /// All or nothing. Production requires true.
+    /// All or nothing. Production requires true (Metadata API Developer Guide, "DeployOptions").
     pub rollback_on_error: bool,
     /// Test classes for `RunSpecifiedTests`.
     pub run_tests: Vec<String>,

@@ -121,6 +121,8 @@ fn job_id_in(out: &str, noun: &str) -> String {
     out[start..start + 18].to_string()
 }
 
+/// Checks the exit code, and that no secret reached stdout or stderr: every test goes through
+/// here, so every path is grepped for tokens.
 fn assert_exit(out: &Output, expected: i32) {
     assert_eq!(
         code(out),
@@ -129,6 +131,29 @@ fn assert_exit(out: &Output, expected: i32) {
         stdout(out),
         stderr(out)
     );
+    assert_no_secrets(&format!("{}{}", stdout(out), stderr(out)));
+}
+
+/// Pieces of every secret the tests use: the fake's access tokens (static and issued, all
+/// `00Dfake…!AQ.…`), the refresh token, the consumer secret, a JWT assertion (its header
+/// `{"alg":"RS256"}` in base64url) and the test private key.
+fn assert_no_secrets(printed: &str) {
+    let key =
+        std::fs::read_to_string(crate::support::repo_root().join("fixtures/deploy/jwt-key.pem"))
+            .expect("the test key");
+    let key_line = key.lines().nth(1).expect("a PEM body line");
+    for secret in [
+        "!AQ.",
+        fake_org::REFRESH_TOKEN,
+        fake_org::CLIENT_SECRET,
+        "eyJhbGciOiJSUzI1NiJ9",
+        key_line,
+    ] {
+        assert!(
+            !printed.contains(secret),
+            "a secret ({secret}) was printed:\n{printed}"
+        );
+    }
 }
 
 #[test]
@@ -153,9 +178,11 @@ fn sandbox_deploy_sends_the_zip_with_wsdl_ordered_options_and_succeeds() {
         "{err}"
     );
     assert!(
-        err.contains("Pending: components 0/2") && err.contains("InProgress: components 1/2"),
+        err.contains("Pending: components 0/2\n") && err.contains("InProgress: components 1/2"),
         "{err}"
     );
+    // Not a terminal: plain lines, no live line (no carriage returns or escape sequences).
+    assert!(!err.contains('\r') && !err.contains('\x1b'), "{err:?}");
 
     let deploys = w.org.deploys();
     assert_eq!(deploys.len(), 1);
@@ -248,9 +275,14 @@ fn production_runs_exactly_the_packages_test_classes() {
         ("classes/SfhooksDispatcher.cls", DISPATCHER),
         (
             "classes/SfhooksOutboxTest.cls",
-            "@isTest(SeeAllData=false)\nprivate class SfhooksOutboxTest {}\n",
+            "@isTest(SeeAllData=false)\nprivate class SfhooksOutboxTest {\n    static testMethod void drains() {}\n}\n",
         ),
         ("classes/SfhooksDispatcherTest.cls", DISPATCHER_TEST),
+        // @IsTest so it needs no coverage, but no test method: nothing to run, not named.
+        (
+            "classes/SfhooksTestSupport.cls",
+            "@IsTest\npublic class SfhooksTestSupport {\n    public static Integer n = 0;\n}\n",
+        ),
     ]);
     let w = World::with(FakeOrg::start(), &zip);
     w.org.script(Script::succeeds().tests(3));
@@ -275,7 +307,7 @@ fn production_runs_exactly_the_packages_test_classes() {
     assert!(stderr(&out)
         .contains("test level RunSpecifiedTests: SfhooksDispatcherTest, SfhooksOutboxTest"));
     assert!(
-        stdout(&out).contains("succeeded: 3/3 components deployed, 3/3 tests run"),
+        stdout(&out).contains("succeeded: 4/4 components deployed, 3/3 tests run"),
         "{}",
         stdout(&out)
     );
@@ -877,6 +909,32 @@ fn plain_http_is_refused_for_hosts_other_than_loopback() {
     let out = run(&mut cmd);
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("must use https"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("id:secret:token"),
+        "{}",
+        stderr(&out)
+    );
+
+    let key = w.key("jwt-key.pem");
+    let mut cmd = w.deploy(&[
+        "--sandbox",
+        "--client-id",
+        fake_org::CLIENT_ID,
+        "--username",
+        fake_org::USERNAME,
+        "--login-url",
+        "http://login.example.com",
+        "--jwt-key-file",
+    ]);
+    cmd.arg(&key).arg("--zip").arg(&w.zip);
+    let out = run(&mut cmd);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("login URL http://login.example.com must use https"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.org.received().is_empty());
 }
 
 #[test]
@@ -971,4 +1029,416 @@ fn the_fake_org_rejects_deploy_options_out_of_wsdl_order() {
         org.take_unexpected(),
         vec!["DeployOptions element rollbackOnError out of WSDL order".to_string()]
     );
+}
+
+#[test]
+fn the_first_applicable_credentials_win() {
+    // An access token beats an SFDX auth URL and the JWT flags: no token request at all.
+    let w = World::new();
+    w.org.script(Script::succeeds());
+    let key = w.key("other-key.pem");
+    let mut cmd = w.deploy(&["--sandbox"]);
+    cmd.args(jwt_args(&w, &key))
+        .env("SF_ACCESS_TOKEN", fake_org::ACCESS_TOKEN)
+        .env("SF_INSTANCE_URL", w.org.url())
+        .env("SFDX_AUTH_URL", w.org.sfdx_auth_url("5Aep861revoked.token"));
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    assert!(w.org.received_for("token").is_empty());
+    let polls = w.org.received_for("checkDeployStatus");
+    assert!(polls
+        .iter()
+        .all(|p| p.session_id.as_deref() == Some(fake_org::ACCESS_TOKEN)));
+
+    // An SFDX auth URL beats the JWT flags (whose key the org would refuse).
+    let w = World::new();
+    w.org.script(Script::succeeds());
+    let mut cmd = w.deploy(&["--sandbox"]);
+    cmd.args(jwt_args(&w, &key)).env(
+        "SFDX_AUTH_URL",
+        w.org.sfdx_auth_url(fake_org::REFRESH_TOKEN),
+    );
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    let tokens = w.org.received_for("token");
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].form_field("grant_type"), Some("refresh_token"));
+    assert_eq!(tokens[0].form_field("assertion"), None);
+}
+
+#[test]
+fn an_unreachable_token_endpoint_says_which_flow_failed() {
+    let w = World::new();
+    // A port nothing listens on: bound, then released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut cmd = w.deploy(&["--sandbox", "--zip"]);
+    cmd.arg(&w.zip).env(
+        "SFDX_AUTH_URL",
+        format!(
+            "force://{}:{}:{}@http://{closed}",
+            fake_org::CLIENT_ID,
+            fake_org::CLIENT_SECRET,
+            fake_org::REFRESH_TOKEN
+        ),
+    );
+    let out = run(&mut cmd);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains(&format!(
+            "authentication with Salesforce failed: refresh-token flow (SFDX auth URL) failed: \
+             cannot reach http://{closed}/services/oauth2/token"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.org.received().is_empty());
+}
+
+#[test]
+fn an_expired_session_is_renewed_with_the_jwt_flow() {
+    let w = World::new();
+    w.org.script(Script::polls(&[
+        Poll::Status("Pending"),
+        Poll::ExpireSession,
+        Poll::Status("Succeeded"),
+    ]));
+    let key = w.key("jwt-key.pem");
+    let out = run(w.deploy(&["--sandbox"]).args(jwt_args(&w, &key)));
+    assert_exit(&out, 0);
+    let tokens = w.org.received_for("token");
+    assert_eq!(tokens.len(), 2, "the first login and one renewal");
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.form_field("grant_type")
+                == Some("urn:ietf:params:oauth:grant-type:jwt-bearer"))
+    );
+    let sessions: Vec<Option<String>> = w
+        .org
+        .received_for("checkDeployStatus")
+        .into_iter()
+        .map(|r| r.session_id)
+        .collect();
+    assert_eq!(sessions.len(), 3);
+    assert_eq!(sessions[0], sessions[1]);
+    assert_ne!(sessions[1], sessions[2]);
+}
+
+#[test]
+fn report_of_an_unknown_job_reports_the_fault_code_and_string() {
+    let w = World::new();
+    let mut cmd = w.deploy(&[
+        "--report",
+        "0Af000000000000999",
+        "--access-token",
+        fake_org::ACCESS_TOKEN,
+        "--instance-url",
+    ]);
+    cmd.arg(w.org.url());
+    let out = run(&mut cmd);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(
+            "checkDeployStatus failed with SOAP fault sf:INVALID_CROSS_REFERENCE_KEY: \
+             INVALID_CROSS_REFERENCE_KEY: invalid cross reference id"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        w.org.received_for("checkDeployStatus").len(),
+        1,
+        "a fault is not retried"
+    );
+}
+
+#[test]
+fn a_long_job_is_polled_with_a_growing_pause() {
+    // With a 10 ms base the schedule is the real one (0.5 s, growing by half, up to 12 s) at
+    // 1/50 scale: this job lasts what would be 2 minutes. Polling at the first interval all along
+    // would take 240 polls; the backoff takes about 17.
+    let w = World::new();
+    w.org.script(Script::polls(&[
+        Poll::InProgressFor(std::time::Duration::from_millis(2400)),
+        Poll::Status("Succeeded"),
+    ]));
+    let mut cmd = w.deploy_with_token(&["--sandbox"]);
+    cmd.env("SFHOOKS_POLL_MS", "10");
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    let polls = w.org.received_for("checkDeployStatus").len();
+    assert!((3..=25).contains(&polls), "{polls} polls");
+}
+
+#[test]
+fn a_deploy_answered_503_is_resent() {
+    let w = World::new();
+    w.org.script(Script::succeeds().deploy_unavailable(2));
+    let out = run(&mut w.deploy_with_token(&["--sandbox"]));
+    assert_exit(&out, 0);
+    let deploys = w.org.deploys();
+    assert_eq!(deploys.len(), 3, "two 503s, then the job starts");
+    assert!(deploys.iter().all(|d| d.zip == sample_zip()));
+}
+
+/// `--objects Contact --callback-url …`: the package is built in memory.
+const INPUTS: [&str; 4] = [
+    "--objects",
+    "Contact",
+    "--callback-url",
+    "https://hooks.example.com/salesforce",
+];
+
+/// A Standard Webhooks secret for the in-memory builds (32 bytes of 0x5a).
+fn test_secret() -> String {
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode([0x5a_u8; 32])
+    )
+}
+
+/// `sfhooks package ARGS --out FILE` from the same inputs; returns the zip and its stdout.
+fn package(w: &World, extra: &[&str]) -> (Vec<u8>, String) {
+    let out_file = w.dir.path().join("packaged.zip");
+    let mut cmd = crate::support::sfhooks(w.dir.path());
+    cmd.arg("package")
+        .args(INPUTS)
+        .args(extra)
+        .arg("--out")
+        .arg(&out_file)
+        .env("SFHOOKS_SECRET", test_secret());
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    (std::fs::read(&out_file).expect("the zip"), stdout(&out))
+}
+
+#[test]
+fn production_without_zip_deploys_the_package_and_names_exactly_its_tests() {
+    let w = World::new();
+    let (packaged, printed) = package(&w, &["--production"]);
+    // `package --production` prints the sf command with the package's own test list.
+    let sf_line = printed
+        .lines()
+        .find(|l| l.starts_with("sf project deploy start"))
+        .unwrap_or_else(|| panic!("no sf command in {printed}"));
+    let expected: Vec<&str> = sf_line
+        .split(" --tests ")
+        .skip(1)
+        .map(|t| t.split_whitespace().next().expect("a test name"))
+        .collect();
+    assert!(!expected.is_empty(), "{sf_line}");
+
+    w.org.script(Script::succeeds().tests(3));
+    let mut cmd = w.deploy(&[
+        "--production",
+        "--access-token",
+        fake_org::ACCESS_TOKEN,
+        "--instance-url",
+    ]);
+    cmd.arg(w.org.url())
+        .args(INPUTS)
+        .env("SFHOOKS_SECRET", test_secret());
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    let deploys = w.org.deploys();
+    assert_eq!(deploys.len(), 1);
+    assert_eq!(
+        deploys[0].zip, packaged,
+        "the same bytes as `sfhooks package`"
+    );
+    assert_eq!(deploys[0].option("runTests"), expected);
+    assert_eq!(deploys[0].option("testLevel"), ["RunSpecifiedTests"]);
+    assert_eq!(deploys[0].option("rollbackOnError"), ["true"]);
+    assert_eq!(deploys[0].option("checkOnly"), ["false"]);
+}
+
+#[test]
+fn uninstall_without_zip_deploys_the_destructive_package() {
+    let w = World::new();
+    let (packaged, _) = package(&w, &["--uninstall"]);
+    w.org.script(Script::succeeds());
+    let mut cmd = w.deploy(&[
+        "--sandbox",
+        "--uninstall",
+        "--access-token",
+        fake_org::ACCESS_TOKEN,
+        "--instance-url",
+    ]);
+    cmd.arg(w.org.url()).args(INPUTS);
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    let deploys = w.org.deploys();
+    assert_eq!(deploys.len(), 1);
+    assert_eq!(deploys[0].zip, packaged);
+    let names: Vec<String> = deploys[0]
+        .zip_entries()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["destructiveChanges.xml", "package.xml"]);
+    assert_eq!(deploys[0].option("testLevel"), ["NoTestRun"]);
+}
+
+#[test]
+fn deploy_help_documents_the_exit_codes_auth_order_and_wait_default() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = run(crate::support::sfhooks(dir.path()).args(["deploy", "--help"]));
+    assert_exit(&out, 0);
+    let help = stdout(&out);
+    for needle in [
+        "[default: 33]",
+        "the first of --access-token",
+        "0   Succeeded",
+        "1   Failed or Canceled",
+        "2   usage",
+        "3   authentication",
+        "68  SucceededPartial",
+        "69  still running when --wait ran out",
+    ] {
+        assert!(help.contains(needle), "{needle:?} not in:\n{help}");
+    }
+    let readme =
+        std::fs::read_to_string(crate::support::repo_root().join("README.md")).expect("README.md");
+    for row in ["| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 68 |", "| 69 |"] {
+        assert!(readme.contains(row), "README has no {row} row");
+    }
+}
+
+#[test]
+fn json_reports_partial_success_and_a_running_job_with_their_exit_codes() {
+    let w = World::new();
+    w.org.script(
+        Script::polls(&[Poll::Status("SucceededPartial")]).component_failure(
+            "classes/SfhooksDispatcher.cls",
+            1,
+            1,
+            "Invalid type: Foo",
+        ),
+    );
+    let out = run(&mut w.deploy_with_token(&["--sandbox", "--json"]));
+    assert_exit(&out, 68);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("stdout is one JSON value");
+    assert_eq!(json["status"], 68);
+    assert_eq!(json["result"]["status"], "SucceededPartial");
+    assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
+
+    let w = World::new();
+    w.org.script(Script::polls(&[
+        Poll::Status("InProgress"),
+        Poll::Status("Succeeded"),
+    ]));
+    let out = run(&mut w.deploy_with_token(&["--sandbox", "--json", "--wait", "0"]));
+    assert_exit(&out, 69);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("stdout is one JSON value");
+    assert_eq!(json["status"], 69);
+    assert_eq!(json["result"]["status"], "InProgress");
+    assert_eq!(json["result"]["done"], false);
+    // Pending or running, details/runTestResult is there (as Salesforce sends it).
+    assert!(
+        json["result"]["details"]["runTestResult"].is_object(),
+        "{json}"
+    );
+    let id = json["result"]["id"].as_str().expect("an id").to_string();
+    let mut cmd = w.deploy(&[
+        "--report",
+        &id,
+        "--json",
+        "--access-token",
+        fake_org::ACCESS_TOKEN,
+        "--instance-url",
+    ]);
+    cmd.arg(w.org.url());
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("stdout is one JSON value");
+    assert_eq!(json["result"]["status"], "Succeeded");
+}
+
+/// Quotes a word for `sh -c`.
+fn sh_quote(word: &std::ffi::OsStr) -> String {
+    format!("'{}'", word.to_string_lossy().replace('\'', r"'\''"))
+}
+
+#[test]
+fn the_live_progress_line_is_drawn_on_a_terminal() {
+    // util-linux `script` runs the binary on a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let w = World::new();
+    w.org.script(Script::polls(&[
+        Poll::Status("Pending"),
+        Poll::Status("InProgress"),
+        Poll::Status("InProgress"),
+        Poll::Status("InProgress"),
+        Poll::Status("InProgress"),
+        Poll::Status("Succeeded"),
+    ]));
+    let mut inner = w.deploy_with_token(&["--sandbox"]);
+    // Slow enough for the spinner (120 ms tick) to draw a few frames.
+    inner.env("SFHOOKS_POLL_MS", "100");
+    let line = std::iter::once(inner.get_program())
+        .chain(inner.get_args())
+        .map(sh_quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(w.dir.path())
+        .env("TERM", "xterm")
+        .env("SFHOOKS_POLL_MS", "100")
+        .stdin(Stdio::null());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = run(&mut cmd);
+    assert_exit(&out, 0);
+    let screen = stdout(&out);
+    assert!(screen.contains("InProgress: components 1/2"), "{screen:?}");
+    // Redrawn in place (escape sequences), not printed as one line per status.
+    assert!(screen.contains('\x1b'), "{screen:?}");
+    assert!(
+        screen.contains("succeeded: 2/2 components deployed"),
+        "{screen:?}"
+    );
+}
+
+#[test]
+fn a_session_refused_again_after_renewal_is_an_auth_error_not_a_loop() {
+    let w = World::new();
+    w.org.script(Script::polls(&[
+        Poll::Status("InProgress"),
+        Poll::ExpireSession,
+        Poll::ExpireSession,
+    ]));
+    let mut cmd = w.deploy(&["--sandbox", "--zip"]);
+    cmd.arg(&w.zip).env(
+        "SFDX_AUTH_URL",
+        w.org.sfdx_auth_url(fake_org::REFRESH_TOKEN),
+    );
+    let out = run(&mut cmd);
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "Salesforce refused the session that the refresh-token flow (SFDX auth URL) just issued"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("sfhooks deploy --report 0Af"), "{err}");
+    assert_eq!(
+        w.org.received_for("token").len(),
+        2,
+        "renewed once, not again"
+    );
+    assert_eq!(w.org.received_for("checkDeployStatus").len(), 3);
 }

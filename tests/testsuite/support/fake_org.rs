@@ -69,6 +69,9 @@ pub enum Poll {
     Drop,
     /// Every session expires; this call gets the `INVALID_SESSION_ID` fault.
     ExpireSession,
+    /// InProgress to every poll until this much time has passed since the deploy arrived; the
+    /// first poll after that gets the next step. For counting how often a long job is polled.
+    InProgressFor(Duration),
 }
 
 /// A component failure to report when the job ends.
@@ -97,6 +100,7 @@ pub struct Script {
     test_failures: Vec<TestFailure>,
     coverage_warnings: Vec<String>,
     tests: u32,
+    deploy_unavailable: u32,
 }
 
 impl Script {
@@ -142,6 +146,12 @@ impl Script {
             message: message.into(),
             stack_trace: stack.into(),
         });
+        self
+    }
+
+    /// The first `n` deploy requests get HTTP 503 (nothing started), the next one starts the job.
+    pub fn deploy_unavailable(mut self, n: u32) -> Self {
+        self.deploy_unavailable = n;
         self
     }
 
@@ -260,6 +270,7 @@ struct Job {
     cancel: CancelPhase,
     last_status: &'static str,
     done: bool,
+    started: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,6 +401,7 @@ impl FakeOrg {
                 cancel: CancelPhase::None,
                 last_status: "Succeeded",
                 done: true,
+                started: Instant::now(),
             },
         );
         id
@@ -773,6 +785,18 @@ impl State {
                 return fault("soapenv:Client", "Unable to decode ZipFile");
             }
         };
+        if let Some(next) = self
+            .scripts
+            .front_mut()
+            .filter(|s| s.deploy_unavailable > 0)
+        {
+            next.deploy_unavailable -= 1;
+            return Reply::Answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/html",
+                "<html><body><h1>503 Service Unavailable</h1></body></html>".into(),
+            );
+        }
         let Some(script) = self.scripts.pop_front() else {
             self.unexpected.push("a deploy nobody scripted".into());
             return fault(
@@ -797,6 +821,7 @@ impl State {
             cancel: CancelPhase::None,
             last_status: "Pending",
             done: false,
+            started: Instant::now(),
         };
         let id = self.new_job_id();
         self.jobs.insert(id.clone(), job);
@@ -848,6 +873,7 @@ impl State {
                 cancel: CancelPhase::None,
                 last_status: "Pending",
                 done: false,
+                started: Instant::now(),
             },
         );
         ok(
@@ -896,35 +922,43 @@ impl State {
                 "Canceling"
             }
             CancelPhase::Canceling => "Canceled",
-            CancelPhase::None => match job.script.polls.get(job.cursor).cloned() {
-                None => {
-                    self.unexpected
-                        .push(format!("checkDeployStatus of {id} after its script ended"));
-                    job.last_status
+            CancelPhase::None => {
+                if let Some(Poll::InProgressFor(d)) = job.script.polls.get(job.cursor) {
+                    if job.started.elapsed() >= *d {
+                        job.cursor += 1;
+                    }
                 }
-                Some(Poll::UntilCanceled) => "InProgress",
-                Some(Poll::Status(s)) => {
-                    job.cursor += 1;
-                    s
+                match job.script.polls.get(job.cursor).cloned() {
+                    None => {
+                        self.unexpected
+                            .push(format!("checkDeployStatus of {id} after its script ended"));
+                        job.last_status
+                    }
+                    Some(Poll::UntilCanceled) => "InProgress",
+                    Some(Poll::Status(s)) => {
+                        job.cursor += 1;
+                        s
+                    }
+                    Some(Poll::Unavailable) => {
+                        job.cursor += 1;
+                        return Reply::Answer(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "text/html",
+                            "<html><body><h1>503 Service Unavailable</h1></body></html>".into(),
+                        );
+                    }
+                    Some(Poll::Drop) => {
+                        job.cursor += 1;
+                        return Reply::Drop;
+                    }
+                    Some(Poll::ExpireSession) => {
+                        job.cursor += 1;
+                        self.sessions.clear();
+                        return invalid_session();
+                    }
+                    Some(Poll::InProgressFor(_)) => "InProgress",
                 }
-                Some(Poll::Unavailable) => {
-                    job.cursor += 1;
-                    return Reply::Answer(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/html",
-                        "<html><body><h1>503 Service Unavailable</h1></body></html>".into(),
-                    );
-                }
-                Some(Poll::Drop) => {
-                    job.cursor += 1;
-                    return Reply::Drop;
-                }
-                Some(Poll::ExpireSession) => {
-                    job.cursor += 1;
-                    self.sessions.clear();
-                    return invalid_session();
-                }
-            },
+            }
         };
         job.last_status = status;
         job.done = matches!(
