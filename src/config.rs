@@ -29,12 +29,14 @@ pub const DEFAULT_CONFIG_FILE: &str = "sfhooks.toml";
 #[non_exhaustive]
 pub enum ConfigError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    // `error` is deliberately not a `#[source]`: the message already carries it, and anyhow's
+    // `{:#}` would print it twice.
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file could not be parsed.
     #[error("{path} is not valid {format}: {message}")]
@@ -184,9 +186,9 @@ struct Raw {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
