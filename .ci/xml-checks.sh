@@ -7,17 +7,19 @@
 # The schema comes from ../shared/salesforce/metadata-63.0.wsdl at run time; where that file is
 # absent the check prints "skipped: WSDL not found at ..." and this script passes.
 #
-# Usage: .ci/xml-checks.sh [path/to/sfhooks]   (default: target/debug/sfhooks)
+# Usage: .ci/xml-checks.sh [path/to/sfhooks]   (default: build target/debug/sfhooks)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="${1:-$root/target/debug/sfhooks}"
+bin="${1:-}"
 check="$root/.ci/xml-schema-check.py"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-if [[ ! -x "$bin" ]]; then
+# Without a binary given, build it: a stale target/debug/sfhooks would check stale output.
+if [[ -z "$bin" ]]; then
   (cd "$root" && cargo build --quiet --bin sfhooks)
+  bin="${CARGO_TARGET_DIR:-$root/target}/debug/sfhooks"
 fi
 
 # A throwaway secret for the check only: 32 random bytes, never printed.
@@ -41,3 +43,21 @@ done
 
 python3 "$check" "$work"
 python3 "$check" --expect-invalid "$root/fixtures/package/invalid"
+
+# The plain check must fail (exit 1) on those same files, not only the inverted one pass.
+status=0
+python3 "$check" "$root/fixtures/package/invalid" >"$work/invalid.log" 2>&1 || status=$?
+if ! grep -q '^skipped: ' "$work/invalid.log" && [[ "$status" -ne 1 ]]; then
+  cat "$work/invalid.log"
+  echo "error: the schema check exited $status on fixtures/package/invalid, expected 1" >&2
+  exit 1
+fi
+
+# It skips only where the WSDL is absent, and says so.
+missing="$work/no-such-metadata.wsdl"
+said="$(python3 "$check" --wsdl "$missing" "$root/fixtures/package/invalid")"
+if [[ "$said" != "skipped: WSDL not found at $missing" ]]; then
+  echo "error: without a WSDL the schema check printed: $said" >&2
+  exit 1
+fi
+echo "the schema check fails on invalid files and skips, saying so, only without the WSDL"

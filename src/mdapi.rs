@@ -337,6 +337,18 @@ pub enum MdapiError {
         /// Path relative to the source folder.
         path: String,
     },
+    /// Files every tree sfhooks generates holds (for its prefix, or for a trigger its trigger
+    /// tests cover) are not there.
+    #[error("{}", missing_files_message(.0))]
+    MissingFiles(Vec<String>),
+    /// The settings type's prefix is not one sfhooks accepts.
+    #[error("the settings type's prefix {prefix:?} is not one sfhooks generates: {reason}")]
+    ForeignPrefix {
+        /// The prefix, from `objects/<Prefix>_Settings__mdt`.
+        prefix: String,
+        /// Why it is not valid.
+        reason: String,
+    },
     /// No settings type, so not a tree sfhooks generated.
     #[error("no objects/<Prefix>{SETTINGS_SUFFIX} folder: not a tree sfhooks generated")]
     NoSettingsType,
@@ -380,6 +392,27 @@ pub enum MdapiError {
     /// The zip library failed (out of memory and the like).
     #[error("cannot build the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+}
+
+/// "N files of the generated tree are missing: a, b, c and 2 more".
+fn missing_files_message(files: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut list = files
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.len() > SHOWN {
+        list.push_str(&format!(" and {} more", files.len() - SHOWN));
+    }
+    let count = files.len();
+    let (noun, verb) = if count == 1 {
+        ("file", "is")
+    } else {
+        ("files", "are")
+    };
+    format!("{count} {noun} that sfhooks generates for this tree {verb} missing: {list}")
 }
 
 /// Which zip to build.
@@ -916,6 +949,67 @@ pub fn check_generated(tree: &SourceTree) -> Result<(), MdapiError> {
     convert(tree).map(|_| ())
 }
 
+/// The prefix of a generated tree: its settings type `<Prefix>_Settings__mdt` without the suffix.
+pub fn tree_prefix(tree: &SourceTree) -> Result<String, MdapiError> {
+    let settings = settings_object(tree)?;
+    Ok(settings
+        .strip_suffix(SETTINGS_SUFFIX)
+        .unwrap_or(&settings)
+        .to_string())
+}
+
+/// The triggers a generated tree's `<Prefix>TriggersTests` class covers: the template writes one
+/// `it_should_run_<Trigger>_without_failing_the_save` method per generated trigger
+/// (templates/classes/TriggersTests.cls.tera). Sorted, without duplicates.
+pub fn covered_triggers(tree: &SourceTree, prefix: &str) -> Vec<String> {
+    const START: &str = "it_should_run_";
+    const END: &str = "_without_failing_the_save(";
+    let Some(tests) = tree.get(&format!("classes/{prefix}TriggersTests.cls")) else {
+        return Vec::new();
+    };
+    let found: BTreeSet<String> = tests
+        .lines()
+        .filter_map(|line| {
+            let rest = &line[line.find(START)? + START.len()..];
+            let name = &rest[..rest.find(END)?];
+            is_plain_name(name).then(|| name.to_string())
+        })
+        .collect();
+    found.into_iter().collect()
+}
+
+/// Letters, digits and underscores: what an Apex trigger name is made of.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Checks that a generated tree has every file sfhooks writes for it: each path of `reference`
+/// (the tree sfhooks renders for the same prefix with no objects, i.e. everything but the
+/// per-object triggers) and, for each trigger its trigger tests cover, the trigger and its
+/// `-meta.xml`. A tree with a file deleted in review would otherwise deploy without it.
+pub fn check_complete(
+    tree: &SourceTree,
+    reference: &SourceTree,
+    prefix: &str,
+) -> Result<(), MdapiError> {
+    let triggers = covered_triggers(tree, prefix);
+    let expected = reference
+        .keys()
+        .cloned()
+        .chain(triggers.iter().flat_map(|t| {
+            [
+                format!("triggers/{t}.trigger"),
+                format!("triggers/{t}.trigger-meta.xml"),
+            ]
+        }));
+    let missing: Vec<String> = expected.filter(|p| !tree.contains_key(p)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MdapiError::MissingFiles(missing))
+    }
+}
+
 /// Reads a generated source tree from disk (`sfhooks package --from DIR`) and checks it with
 /// [`check_generated`]. Dotfiles (`.DS_Store`, `.gitkeep`) are skipped; links are refused.
 pub fn read_tree(dir: &Path) -> Result<SourceTree, MdapiError> {
@@ -1302,6 +1396,42 @@ mod tests {
             settings_object(&tree(&[("classes/A.cls", "")])),
             Err(MdapiError::NoSettingsType)
         ));
+    }
+
+    #[test]
+    fn finds_the_triggers_the_trigger_tests_cover() {
+        let tests = "// header\n  @IsTest\n  static void it_should_run_PAccountTrigger_without_failing_the_save() {\n  static void it_should_run_PA2345678901_31e020Trigger_without_failing_the_save() {\n  // it_should_run_Bad Name_without_failing_the_save(\n";
+        let t = tree(&[("classes/PTriggersTests.cls", tests)]);
+        assert_eq!(
+            covered_triggers(&t, "P"),
+            ["PA2345678901_31e020Trigger", "PAccountTrigger"]
+        );
+        assert!(covered_triggers(&t, "Q").is_empty());
+    }
+
+    #[test]
+    fn a_tree_missing_a_reference_file_or_a_covered_trigger_is_incomplete() {
+        let reference = tree(&[("classes/PA.cls", ""), ("classes/PA.cls-meta.xml", "")]);
+        let tests = "static void it_should_run_PCaseTrigger_without_failing_the_save() {";
+        let complete = tree(&[
+            ("classes/PA.cls", ""),
+            ("classes/PA.cls-meta.xml", ""),
+            ("classes/PTriggersTests.cls", tests),
+            ("triggers/PCaseTrigger.trigger", ""),
+            ("triggers/PCaseTrigger.trigger-meta.xml", ""),
+        ]);
+        assert!(check_complete(&complete, &reference, "P").is_ok());
+        let mut t = complete.clone();
+        t.remove("classes/PA.cls-meta.xml");
+        t.remove("triggers/PCaseTrigger.trigger");
+        let err = check_complete(&t, &reference, "P").expect_err("incomplete");
+        assert_eq!(
+            err.to_string(),
+            "2 files that sfhooks generates for this tree are missing: classes/PA.cls-meta.xml, \
+             triggers/PCaseTrigger.trigger"
+        );
+        let many: Vec<String> = (0..7).map(|i| format!("f{i}")).collect();
+        assert!(missing_files_message(&many).ends_with("f0, f1, f2, f3, f4 and 2 more"));
     }
 
     #[test]

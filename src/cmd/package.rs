@@ -12,6 +12,7 @@ use anyhow::Context;
 use base64::Engine;
 
 use crate::cli::{InputArgs, PackageArgs, SignatureScheme};
+use crate::config::{Config, Events};
 use crate::exit::{self, Hinted, UsageError};
 use crate::mdapi::{self, MdapiError, PackageKind, SecretRecord, SourceTree};
 use crate::redacted::Redacted;
@@ -137,11 +138,102 @@ fn build_from_dir(
     }
     let tree = mdapi::read_tree(dir).map_err(not_generated)?;
     let api_version = mdapi::api_version(&tree).map_err(not_generated)?;
-    let scheme = input.signature_scheme.unwrap_or(SignatureScheme::Standard);
+    let prefix = mdapi::tree_prefix(&tree).map_err(not_generated)?;
+    crate::naming::validate_prefix(&prefix).map_err(|e| {
+        not_generated(MdapiError::ForeignPrefix {
+            prefix: prefix.clone(),
+            reason: e.to_string(),
+        })
+    })?;
+    // The prefix is valid, so rendering cannot fail on the input: a failure is a bug.
+    let references = References::render(&prefix, &api_version)?;
+    mdapi::check_complete(&tree, &references.standard, &prefix).map_err(not_generated)?;
+    let scheme = match (references.scheme_of(&tree), input.signature_scheme) {
+        (Some(found), Some(given)) if found != given => {
+            return Err(UsageError::new(format!(
+                "--from {}: the tree signs with the {} scheme, but --signature-scheme says {}: \
+                 drop the flag (the tree decides), or regenerate the tree with \
+                 --signature-scheme {}",
+                dir.display(),
+                scheme_name(found),
+                scheme_name(given),
+                scheme_name(given)
+            ))
+            .into())
+        }
+        (Some(found), _) => found,
+        (None, given) => given.unwrap_or(SignatureScheme::Standard),
+    };
     build(&tree, &api_version, scheme, None, secret, uninstall).map_err(|e| match e {
         BuildError::Secret(e) => e,
         BuildError::Tree(e) => not_generated(e),
     })
+}
+
+/// What sfhooks renders for a prefix with no objects, once per signature scheme: every file a
+/// generated tree holds whatever its configuration, except the per-object triggers.
+struct References {
+    standard: SourceTree,
+    elements: SourceTree,
+}
+
+impl References {
+    fn render(prefix: &str, api_version: &str) -> Result<Self, crate::render::RenderError> {
+        let config = |signature_scheme| Config {
+            objects: Vec::new(),
+            callback_url: url::Url::parse("https://example.invalid/")
+                .expect("a constant, valid URL"),
+            events: Events {
+                created: true,
+                updated: true,
+                deleted: true,
+                undeleted: true,
+            },
+            api_version: api_version.to_string(),
+            prefix: prefix.to_string(),
+            out_dir: PathBuf::new(),
+            signature_scheme,
+            signature_key: None,
+            warnings: Vec::new(),
+        };
+        Ok(References {
+            standard: crate::render::render(&config(SignatureScheme::Standard))?,
+            elements: crate::render::render(&config(SignatureScheme::Elements))?,
+        })
+    }
+
+    /// The scheme a tree was generated with: among the files whose text depends on the scheme
+    /// (the signer and its tests), some equal one scheme's rendering and none the other's.
+    /// `None` when that is not clear (files edited, or written by another sfhooks version).
+    fn scheme_of(&self, tree: &SourceTree) -> Option<SignatureScheme> {
+        let mut standard = 0;
+        let mut elements = 0;
+        for (path, text) in &self.standard {
+            let Some(other) = self.elements.get(path) else {
+                continue;
+            };
+            if other == text {
+                continue;
+            }
+            match tree.get(path) {
+                Some(found) if found == text => standard += 1,
+                Some(found) if found == other => elements += 1,
+                _ => {}
+            }
+        }
+        match (standard, elements) {
+            (s, 0) if s > 0 => Some(SignatureScheme::Standard),
+            (0, e) if e > 0 => Some(SignatureScheme::Elements),
+            _ => None,
+        }
+    }
+}
+
+fn scheme_name(scheme: SignatureScheme) -> &'static str {
+    match scheme {
+        SignatureScheme::Standard => "standard",
+        SignatureScheme::Elements => "elements",
+    }
 }
 
 /// The flags `--from` does not read: say so instead of ignoring them silently.

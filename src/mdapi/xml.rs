@@ -1,8 +1,10 @@
 //! A small XML element tree for metadata files: just enough to fold an object's decomposed
 //! children into one `.object` file and write it back the way the Salesforce CLI does.
 //!
-//! Text is kept exactly as written (still escaped), so nothing is unescaped and re-escaped on the
-//! way through: what a template wrote is what the zip gets. Metadata XML has no mixed content, so
+//! Text is kept as written (still escaped) except that the writer escapes the raw `"`, `'` and `>`
+//! the way source-deploy-retrieve's builder does (`&quot;`, `&apos;`, `&gt;`; entity and character
+//! references stay as they are), so a folded object reads as `sf project convert source` writes
+//! it. Metadata XML has no mixed content, so
 //! whitespace between elements is layout only and is dropped; the writer re-indents with four
 //! spaces, as source-deploy-retrieve's `JsToXml` (fast-xml-parser's builder) does.
 use quick_xml::events::Event;
@@ -279,7 +281,7 @@ fn write_element(out: &mut String, element: &Element, depth: usize) {
     } else {
         for child in &element.children {
             match child {
-                Node::Text(t) => out.push_str(t),
+                Node::Text(t) => push_escaped(out, t),
                 Node::CData(c) => {
                     out.push_str("<![CDATA[");
                     out.push_str(c);
@@ -299,6 +301,20 @@ fn write_element(out: &mut String, element: &Element, depth: usize) {
     out.push_str(">\n");
 }
 
+/// Appends already-escaped text, escaping the characters XML allows raw in text but
+/// source-deploy-retrieve (fast-xml-parser's builder: `&`, `<`, `>`, `'`, `"`) always escapes.
+/// `&` and `<` cannot be raw in parsed text, so every `&` here starts a reference, kept as is.
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +328,20 @@ mod tests {
             write_document(&root),
             format!(
                 "{XML_DECL}<a xmlns=\"urn:x\">\n    <b>x &amp; y &lt; z</b>\n    <c></c>\n</a>\n"
+            )
+        );
+    }
+
+    #[test]
+    fn escapes_quotes_and_gt_like_sdr_and_keeps_references() {
+        // What `sf project convert source` wrote for this text (source-deploy-retrieve 12.37.2).
+        let root = parse("<d>it's \"q\" &amp; &lt;x&gt; &apos;a&apos; &#65; &#x42; a>b</d>")
+            .expect("parses");
+        assert_eq!(
+            write_document(&root),
+            format!(
+                "{XML_DECL}<d>it&apos;s &quot;q&quot; &amp; &lt;x&gt; &apos;a&apos; &#65; &#x42; \
+                 a&gt;b</d>\n"
             )
         );
     }

@@ -363,6 +363,23 @@ fn the_secret_appears_in_exactly_one_entry() {
             record.contains(&format!("<value xsi:type=\"xsd:string\">{secret}</value>")),
             "{source}: {record}"
         );
+        // Nothing else on disk holds it: only the inputs given, and the zip (compressed, mode
+        // 0600 because it holds the secret).
+        for file in walk(tmp.path()) {
+            if file == secret_file || file == instance {
+                continue;
+            }
+            let bytes = std::fs::read(&file).expect("read");
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(key),
+                "{source}: {} holds the secret",
+                file.display()
+            );
+            assert_eq!(file, out, "{source}: an unexpected file {}", file.display());
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).expect("zip").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{source}: zip mode");
         zips.push(zip);
     }
     // Same configuration, same secret: where the secret came from does not change the bytes.
@@ -450,45 +467,200 @@ fn uninstall_lists_every_component_of_the_deploy_zip() {
     }
 }
 
-/// Every folded object child is listed as `<Object>.<Child>`, and every class and trigger file
-/// in the zip is in package.xml.
+/// Generates a scenario's source tree into `dir`; returns relative path -> content.
+fn generate(scenario: &Scenario, dir: &Path) -> BTreeMap<String, String> {
+    let result = run(sfhooks(&scenario.cwd)
+        .arg("generate")
+        .args(&scenario.args)
+        .arg("--out")
+        .arg(dir));
+    assert_eq!(code(&result), 0, "{}: {}", scenario.name, stderr(&result));
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).expect("below").to_string_lossy();
+            let content = std::fs::read_to_string(&p).expect("utf-8");
+            (rel.replace('\\', "/"), content)
+        })
+        .collect()
+}
+
+/// What `sf project convert source` makes of one source file (observed with @salesforce/cli
+/// 2.146.3, source-deploy-retrieve 12.37.2, on fixtures/scenarios/contact-account/expected):
+/// the zip entry it becomes (None when folded into its object) and its package.xml member.
+/// Written out here, independently of src/mdapi.rs, so the two can disagree.
+fn sf_convert(path: &str) -> (Option<String>, (String, String)) {
+    let parts: Vec<&str> = path.split('/').collect();
+    let member = |t: &str, m: &str| (t.to_string(), m.to_string());
+    match parts.as_slice() {
+        ["objects", object, file] => {
+            let name = file.strip_suffix(".object-meta.xml").expect("object file");
+            assert_eq!(name, *object, "{path}");
+            (
+                Some(format!("objects/{object}.object")),
+                member("CustomObject", object),
+            )
+        }
+        ["objects", object, "fields", file] => {
+            let field = file.strip_suffix(".field-meta.xml").expect("field file");
+            (None, member("CustomField", &format!("{object}.{field}")))
+        }
+        ["objects", object, "listViews", file] => {
+            let view = file.strip_suffix(".listView-meta.xml").expect("list view");
+            (None, member("ListView", &format!("{object}.{view}")))
+        }
+        [folder, file] => {
+            let table: &[(&str, &str, &str, &str)] = &[
+                ("classes", ".cls", ".cls", "ApexClass"),
+                ("classes", ".cls-meta.xml", ".cls-meta.xml", "ApexClass"),
+                ("triggers", ".trigger", ".trigger", "ApexTrigger"),
+                (
+                    "triggers",
+                    ".trigger-meta.xml",
+                    ".trigger-meta.xml",
+                    "ApexTrigger",
+                ),
+                (
+                    "remoteSiteSettings",
+                    ".remoteSite-meta.xml",
+                    ".remoteSite",
+                    "RemoteSiteSetting",
+                ),
+                ("tabs", ".tab-meta.xml", ".tab", "CustomTab"),
+                (
+                    "permissionsets",
+                    ".permissionset-meta.xml",
+                    ".permissionset",
+                    "PermissionSet",
+                ),
+                (
+                    "customPermissions",
+                    ".customPermission-meta.xml",
+                    ".customPermission",
+                    "CustomPermission",
+                ),
+            ];
+            // The longest matching suffix: `X.cls-meta.xml` is not `X.cls`.
+            let (_, suffix, zip_suffix, type_name) = table
+                .iter()
+                .filter(|(f, suffix, _, _)| f == folder && file.ends_with(suffix))
+                .max_by_key(|(_, suffix, _, _)| suffix.len())
+                .unwrap_or_else(|| panic!("{path}: a kind this test does not know; add it"));
+            let name = file.strip_suffix(suffix).expect("suffix");
+            (
+                Some(format!("{folder}/{name}{zip_suffix}")),
+                member(type_name, name),
+            )
+        }
+        _ => panic!("{path}: a layout this test does not know; add it"),
+    }
+}
+
+/// Every file of the generated tree is in the zip under the name, folder and Metadata API type
+/// `sf project convert source` gives it, and nothing else is: package.xml lists exactly those
+/// components (each folded field and list view too) plus the secret record, and each folded
+/// object keeps its elements in the schema's sequence.
 #[test]
-fn package_xml_lists_every_file_and_folded_child() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let zip = entries(&build(&default_scenario(), &tmp.path().join("p.zip"), &[]));
-    let package = text(&zip.iter().find(|(n, _)| n == "package.xml").expect("pkg").1);
-    let listed = members(&package);
-    for (name, content) in &zip {
-        let member = |folder: &str, suffix: &str| {
-            name.strip_prefix(folder)
-                .and_then(|n| n.strip_suffix(suffix))
-                .map(str::to_string)
-        };
-        if let Some(class) = member("classes/", ".cls") {
-            assert!(listed.contains(&("ApexClass".into(), class)), "{name}");
-        } else if let Some(trigger) = member("triggers/", ".trigger") {
-            assert!(listed.contains(&("ApexTrigger".into(), trigger)), "{name}");
-        } else if let Some(object) = member("objects/", ".object") {
-            assert!(
-                listed.contains(&("CustomObject".into(), object.clone())),
-                "{name}"
-            );
-            let body = text(content);
-            for (element, type_name) in [("fields", "CustomField"), ("listViews", "ListView")] {
-                for child in folded_names(&body, element) {
-                    let member = format!("{object}.{child}");
-                    assert!(
-                        listed.contains(&(type_name.into(), member.clone())),
-                        "{member}"
-                    );
+fn the_zip_holds_every_generated_file_under_its_mdapi_name_and_type() {
+    for scenario in scenarios() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let source = generate(&scenario, &tmp.path().join("tree"));
+        let zip = entries(&build(&scenario, &tmp.path().join("p.zip"), &[]));
+
+        let settings = source
+            .keys()
+            .find_map(|p| {
+                p.strip_prefix("objects/")?
+                    .split('/')
+                    .next()?
+                    .strip_suffix("_Settings__mdt")
+                    .map(str::to_string)
+            })
+            .expect("a settings type");
+        let record = format!("{settings}_Settings.Default");
+        let mut expected_entries = BTreeSet::from([
+            "package.xml".to_string(),
+            format!("customMetadata/{record}.md"),
+        ]);
+        let mut expected_members = BTreeSet::from([("CustomMetadata".to_string(), record)]);
+        let mut folded: Vec<(String, String, String)> = Vec::new();
+        for (path, content) in &source {
+            let (entry, member) = sf_convert(path);
+            match entry {
+                Some(entry) => {
+                    if !entry.ends_with(".object") {
+                        let in_zip = zip.iter().find(|(n, _)| *n == entry);
+                        assert!(
+                            in_zip.is_some_and(|(_, c)| c == content.as_bytes()),
+                            "{}: {entry} is not {path} unchanged",
+                            scenario.name
+                        );
+                    }
+                    expected_entries.insert(entry);
                 }
+                None => {
+                    let (object, child) = member.1.split_once('.').expect("Object.Child");
+                    let element = if member.0 == "CustomField" {
+                        "fields"
+                    } else {
+                        "listViews"
+                    };
+                    folded.push((object.to_string(), element.to_string(), child.to_string()));
+                }
+            }
+            expected_members.insert(member);
+        }
+        let names: BTreeSet<String> = zip.iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(names, expected_entries, "{}: zip entries", scenario.name);
+        let package = text(&zip.iter().find(|(n, _)| n == "package.xml").expect("pkg").1);
+        assert_eq!(members(&package), expected_members, "{}", scenario.name);
+
+        for (object, element, child) in &folded {
+            let body = text(
+                &zip.iter()
+                    .find(|(n, _)| *n == format!("objects/{object}.object"))
+                    .expect("object entry")
+                    .1,
+            );
+            assert!(
+                folded_names(&body, element).contains(child),
+                "{}: {child} is not folded into {object}.object as <{element}>",
+                scenario.name
+            );
+        }
+        for (name, content) in &zip {
+            if name.ends_with(".object") {
+                let order: Vec<usize> = top_level_elements(&text(content))
+                    .iter()
+                    .map(|e| {
+                        sfhooks::mdapi::CUSTOM_OBJECT_SEQUENCE
+                            .iter()
+                            .position(|s| s == e)
+                            .unwrap_or_else(|| panic!("{name}: <{e}> is not in the sequence"))
+                    })
+                    .collect();
+                assert!(
+                    order.windows(2).all(|w| w[0] <= w[1]),
+                    "{}: {name} does not follow the CustomObject sequence",
+                    scenario.name
+                );
             }
         }
     }
-    assert!(
-        listed.iter().any(|(t, _)| t == "CustomField"),
-        "the generated objects have fields: {package}"
-    );
+}
+
+/// The names of the root's child elements, in order, for the layout sfhooks writes (four
+/// spaces per level).
+fn top_level_elements(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("    <")?;
+            if rest.starts_with(' ') || rest.starts_with('/') {
+                return None;
+            }
+            Some(rest.split(['>', ' ']).next()?.to_string())
+        })
+        .collect()
 }
 
 /// The `<fullName>` of each `<element>` folded into an .object file.
@@ -539,6 +711,60 @@ fn from_a_generated_tree_gives_the_same_bytes() {
     }
 }
 
+/// `--from` reads the signature scheme from the tree: an Open Connectors tree takes its key
+/// without `--signature-scheme elements`, gives the bytes packaging from its configuration gives,
+/// and refuses a flag that contradicts it.
+#[test]
+fn from_takes_the_signature_scheme_from_the_tree() {
+    let scenario = scenarios()
+        .into_iter()
+        .find(|s| s.name == "elements")
+        .expect("the elements scenario");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tree = tmp.path().join("tree");
+    generate(&scenario, &tree);
+    let key = tmp.path().join("key.txt");
+    std::fs::write(&key, "MySecretEventSignatureKey\n").expect("write key");
+
+    let from_config = tmp.path().join("c.zip");
+    let result = run(scenario
+        .command()
+        .arg("--secret-file")
+        .arg(&key)
+        .arg("--out")
+        .arg(&from_config));
+    assert_eq!(code(&result), 0, "{}", stderr(&result));
+    let from_tree = tmp.path().join("f.zip");
+    let package_from = |extra: &[&str]| {
+        run(sfhooks(tmp.path())
+            .args(["package", "--from"])
+            .arg(&tree)
+            .arg("--secret-file")
+            .arg(&key)
+            .arg("--out")
+            .arg(&from_tree)
+            .args(extra))
+    };
+    let result = package_from(&[]);
+    assert_eq!(code(&result), 0, "{}", stderr(&result));
+    assert!(
+        std::fs::read(&from_config).expect("zip") == std::fs::read(&from_tree).expect("zip"),
+        "--from an elements tree differs from packaging its configuration"
+    );
+    std::fs::remove_file(&from_tree).expect("rm");
+
+    let result = package_from(&["--signature-scheme", "standard"]);
+    assert_eq!(code(&result), 2, "{}", stderr(&result));
+    assert!(
+        stderr(&result).contains(
+            "the tree signs with the elements scheme, but --signature-scheme says standard"
+        ),
+        "{}",
+        stderr(&result)
+    );
+    assert!(!from_tree.exists(), "no zip after a refusal");
+}
+
 #[test]
 fn production_prints_the_exact_commands_with_every_generated_test_class() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -569,6 +795,19 @@ fn production_prints_the_exact_commands_with_every_generated_test_class() {
     let lines: Vec<&str> = printed.lines().collect();
     assert!(lines.contains(&deploy_line.as_str()), "{printed}");
     assert!(lines.contains(&sf_line.as_str()), "{printed}");
+    // Every line is a command or a shell comment: the block pastes as it is.
+    assert!(
+        lines.iter().all(|l| l.starts_with('#')
+            || l.starts_with("sfhooks deploy ")
+            || l.starts_with("sf project deploy start ")),
+        "{printed}"
+    );
+    // --production changes what is printed, not what is built.
+    let plain = build(&default_scenario(), &tmp.path().join("plain.zip"), &[]);
+    assert!(
+        std::fs::read(out).expect("zip") == plain,
+        "--production built a different zip"
+    );
 }
 
 /// A folder for the "unwritable folder" case. Root (as in CI) may write anywhere a mode allows,
@@ -693,6 +932,10 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
             .unwrap_or_else(|| panic!("the generated tree has a {suffix} file"))
     };
     let class = pick(".cls");
+    let field = pick("_Outbox__c/fields/Status__c.field-meta.xml");
+    let list_view = pick(".listView-meta.xml");
+    let permission_set = pick(".permissionset-meta.xml");
+    let trigger = pick("AccountTrigger.trigger");
     let settings_dir = pick("_Settings__mdt.object-meta.xml");
     let settings_dir = settings_dir
         .rsplit_once('/')
@@ -701,7 +944,7 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
         .to_string();
 
     type Damage = Box<dyn Fn(&Path)>;
-    let cases: Vec<(&str, Damage, &str)> = vec![
+    let cases: Vec<(&str, Damage, String)> = vec![
         (
             "class without -meta.xml",
             Box::new({
@@ -710,7 +953,7 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
                     std::fs::remove_file(t.join(format!("{class}-meta.xml"))).expect("rm")
                 }
             }),
-            "-meta.xml beside it",
+            "-meta.xml beside it".into(),
         ),
         (
             "class without the sfhooks header",
@@ -720,12 +963,44 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
                     std::fs::write(t.join(&class), "public class Mine {}\n").expect("write")
                 }
             }),
-            "not generated by sfhooks",
+            "not generated by sfhooks".into(),
+        ),
+        (
+            "a field deleted",
+            Box::new({
+                let field = field.clone();
+                move |t: &Path| std::fs::remove_file(t.join(&field)).expect("rm")
+            }),
+            format!("1 file that sfhooks generates for this tree is missing: {field}"),
+        ),
+        (
+            "a list view and a permission set deleted",
+            Box::new({
+                let (a, b) = (list_view.clone(), permission_set.clone());
+                move |t: &Path| {
+                    std::fs::remove_file(t.join(&a)).expect("rm");
+                    std::fs::remove_file(t.join(&b)).expect("rm");
+                }
+            }),
+            "2 files that sfhooks generates for this tree are missing".into(),
+        ),
+        (
+            // Both files of the pair: what is left is still consistent, only the trigger tests
+            // say that the trigger belongs to the tree.
+            "a trigger deleted with its -meta.xml",
+            Box::new({
+                let trigger = trigger.clone();
+                move |t: &Path| {
+                    std::fs::remove_file(t.join(&trigger)).expect("rm");
+                    std::fs::remove_file(t.join(format!("{trigger}-meta.xml"))).expect("rm");
+                }
+            }),
+            format!("are missing: {trigger}, {trigger}-meta.xml"),
         ),
         (
             "no settings type",
             Box::new(move |t: &Path| std::fs::remove_dir_all(t.join(&settings_dir)).expect("rm")),
-            "_Settings__mdt",
+            "_Settings__mdt".into(),
         ),
         (
             "a file sfhooks never writes",
@@ -733,7 +1008,7 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
                 std::fs::create_dir_all(t.join("staticresources")).expect("mkdir");
                 std::fs::write(t.join("staticresources/x.resource-meta.xml"), "<x/>").expect("w");
             }),
-            "not a file sfhooks generates",
+            "not a file sfhooks generates".into(),
         ),
     ];
     for (label, damage, needle) in cases {
@@ -748,7 +1023,7 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
             .arg("--out")
             .arg(out_dir.join("x.zip"))
             .env("SFHOOKS_SECRET", secret());
-        assert_refused(cmd, &out_dir, needle);
+        assert_refused(cmd, &out_dir, &needle);
     }
     let mut cmd = sfhooks(tmp.path());
     cmd.args(["package", "--from"])
