@@ -39,6 +39,32 @@ impl UsageError {
 #[error("{0}")]
 pub struct AuthError(pub String);
 
+/// The error and its causes on one line, `outer: cause: root`, like anyhow's `{:#}`, except that a
+/// cause whose text the line already holds is not repeated. Typed errors here put their source in
+/// their own message (so a library user's `to_string()` is complete), and `{:#}` would then print
+/// it twice.
+pub fn message(err: &anyhow::Error) -> String {
+    join_causes(err.chain().map(ToString::to_string))
+}
+
+/// [`message`] for a plain error and its `source()` chain.
+pub fn message_of(err: &(dyn std::error::Error + 'static)) -> String {
+    join_causes(std::iter::successors(Some(err), |e| e.source()).map(ToString::to_string))
+}
+
+fn join_causes(texts: impl Iterator<Item = String>) -> String {
+    let mut line = String::new();
+    for text in texts {
+        if line.is_empty() {
+            line = text;
+        } else if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 /// Extra `hint:` lines for errors whose fix is known.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -85,4 +111,32 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read x.toml: {source}")]
+    struct Outer {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn message_names_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(Outer { source: io }).context("loading the configuration");
+        assert_eq!(
+            message(&err),
+            "loading the configuration: cannot read x.toml: no such file"
+        );
+        let plain = anyhow::anyhow!("root cause").context("outer");
+        assert_eq!(message(&plain), "outer: root cause");
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        assert_eq!(
+            message_of(&Outer { source: io }),
+            "cannot read x.toml: no such file"
+        );
+    }
 }

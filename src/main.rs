@@ -11,7 +11,7 @@ fn main() -> ExitCode {
             if sfhooks::exit::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", sfhooks::exit::message(&err));
             for hint in sfhooks::exit::hints(&err) {
                 eprintln!("hint: {hint}");
             }

@@ -45,7 +45,7 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
             let json = serde_json::json!({
                 "status": code,
                 "name": name,
-                "message": format!("{err:#}"),
+                "message": exit::message(err),
                 "hints": exit::hints(err),
             });
             print_stdout(&format!("{json}\n"))?;
@@ -510,22 +510,10 @@ fn auth_failed(err: auth::AuthError) -> anyhow::Error {
         }
         other => AuthError(format!(
             "authentication with Salesforce failed: {}",
-            with_sources(&other)
+            exit::message_of(&other)
         ))
         .into(),
     }
-}
-
-/// An error and its sources on one line, `a: b: c`, like anyhow's `{:#}`.
-fn with_sources(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The session, and how to get a new one when it expires mid-deploy.
@@ -602,7 +590,10 @@ fn quick_failed(err: anyhow::Error, validation_id: &str) -> anyhow::Error {
         return err.context(format!("cannot quick-deploy validation {validation_id}"));
     }
     Hinted {
-        message: format!("cannot quick-deploy validation {validation_id}: {err:#}"),
+        message: format!(
+            "cannot quick-deploy validation {validation_id}: {}",
+            exit::message(&err)
+        ),
         hint: "quick deploy needs a validation of this org that succeeded within the last 10 \
                days and ran tests: run `sfhooks deploy --production --validate-only` and use \
                the id it prints"
@@ -619,7 +610,7 @@ fn lost_track(err: anyhow::Error, job_id: &str, target: Target) -> anyhow::Error
         return err;
     }
     Hinted {
-        message: format!("lost track of deploy job {job_id}: {err:#}"),
+        message: format!("lost track of deploy job {job_id}: {}", exit::message(&err)),
         hint: format!(
             "the job may still be running in Salesforce: `sfhooks deploy --report {job_id}{}` \
              resumes waiting (with the same credentials)",
