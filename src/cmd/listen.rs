@@ -100,6 +100,8 @@ impl State {
 struct Forward {
     client: reqwest::Client,
     url: reqwest::Url,
+    /// The URL as shown in logs and answers: without a password, which may be a credential.
+    shown: String,
 }
 
 impl Forward {
@@ -121,9 +123,15 @@ impl Forward {
             .timeout(FORWARD_TIMEOUT)
             .build()
             .context("building the HTTP client for --forward-to")?;
+        let mut shown = parsed.clone();
+        if shown.password().is_some() {
+            // Ignored error: only URLs that cannot have a password refuse one, and this has one.
+            let _ = shown.set_password(Some("***"));
+        }
         Ok(Forward {
             client,
             url: parsed,
+            shown: shown.to_string(),
         })
     }
 }
@@ -393,13 +401,35 @@ async fn forward_delivery(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("forward target {} unreachable: {e}", forward.url))?;
+        .map_err(|e| {
+            format!(
+                "forward target {} unreachable: {}",
+                forward.shown,
+                with_causes(e)
+            )
+        })?;
     let status = response.status();
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("forward target {} answered {status}", forward.url))
+        Err(format!(
+            "forward target {} answered {status}",
+            forward.shown
+        ))
     }
+}
+
+/// `error sending request: ...: Connection refused`, without the URL reqwest would repeat (with its
+/// password, if it has one).
+fn with_causes(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        let _ = write!(text, ": {inner}");
+        cause = inner.source();
+    }
+    text
 }
 
 fn too_large(max_body: usize) -> Reply {

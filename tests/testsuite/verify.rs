@@ -369,7 +369,24 @@ fn usage_errors_exit_2() {
     );
     assert_no_secret(&out, &short);
 
-    // A secret as an argument does not exist; both sources at once is refused by clap.
+    // A secret as an argument does not exist (process lists leak arguments), and clap's refusal
+    // does not echo the value; both sources at once is refused too.
+    for flag in [
+        vec!["--secret", SPEC_SECRET],
+        vec![&format!("--secret={SPEC_SECRET}")],
+    ] {
+        let out = run(sfhooks(dir.path())
+            .arg("verify")
+            .args(&flag)
+            .args(&spec_args(&body)[2..]));
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("unexpected argument '--secret"),
+            "{}",
+            stderr(&out)
+        );
+        assert_no_secret(&out, SPEC_SECRET);
+    }
     let mut args = spec_args(&body);
     args.extend(["--secret-file", "x"]);
     let out = run(verify(dir.path(), SPEC_SECRET).args(&args));

@@ -1,12 +1,17 @@
 //! Property tests of the receiver library (issue 5): the `standardwebhooks` crate as an oracle in
-//! both directions, tampering any byte fails, and no parser panics on arbitrary bytes.
+//! both directions, tampering any byte fails, and no parser panics on arbitrary bytes. Also the
+//! wire contract: the generated Apex signs with exactly the constants of `src/webhook/wire.rs`.
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use hyper::header::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use sfhooks::webhook::headers::{
     parse_elements_signature, parse_id, parse_signatures, parse_timestamp,
 };
 use sfhooks::webhook::{
-    encode_secret, parse_envelope, sign, ElementsKey, ElementsVerifier, Headers, Secret, Verifier,
+    encode_secret, parse_envelope, sign, wire, ElementsKey, ElementsVerifier, Headers, Secret,
+    Verifier, VerifyError,
 };
 use standardwebhooks::Webhook;
 
@@ -97,12 +102,20 @@ proptest! {
         let candidates: Vec<u8> = alphabet.into_iter().filter(|b| *b != target[at]).collect();
         target[at] = candidates[replacement.index(candidates.len())];
 
+        // The clock agrees with the (possibly tampered) timestamp, so a refusal can only come from
+        // the signature: this proves the timestamp is signed, not merely checked for freshness.
+        let clock = std::str::from_utf8(&ts_t).ok().and_then(|t| t.parse().ok()).unwrap_or(ts);
         let ours = verifier.verify(
             &Headers { id: Some(&id_t), timestamp: Some(&ts_t), signature: Some(&sig_t) },
             &body_t,
-            ts,
+            clock,
         );
-        prop_assert!(ours.is_err(), "tampered field {} verified", field);
+        match (field, ours) {
+            (_, Err(VerifyError::NoMatchingSignature { signatures: 1, secrets: 1 })) => {}
+            // A changed `v`, `1` or `,`, or a `=` or `,` inside the base64, breaks the syntax.
+            (3, Err(VerifyError::MalformedHeader { header: "webhook-signature", .. })) => {}
+            (field, other) => prop_assert!(false, "tampered field {} gave {:?}", field, other),
+        }
         if field != 2 {
             // The oracle needs UTF-8 bodies and valid header values.
             if let (Ok(body_s), Ok(id_s), Ok(ts_v), Ok(sig_s)) = (
@@ -196,5 +209,349 @@ fn the_sample_envelope_parses() {
             .events
             .len(),
         2
+    );
+}
+
+// The wire contract (issue 5): "the header names, the algorithm, the separator and the encoding
+// come from one place in the Rust code, which also feeds the Apex templates; a test proves the
+// generated Apex uses exactly them."
+
+/// Apex source with comments removed and each string literal replaced by `'<n>'`, plus the
+/// decoded literals (`<n>` indexes them). Enough of Apex's lexical rules for generated code.
+fn apex_literals(source: &str) -> (String, Vec<String>) {
+    let mut code = String::new();
+    let mut literals = Vec::new();
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        code.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = '\0';
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+                code.push(' ');
+            }
+            '\'' => {
+                let mut literal = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\'' => break,
+                        '\\' => match chars.next() {
+                            Some('n') => literal.push('\n'),
+                            Some('r') => literal.push('\r'),
+                            Some('t') => literal.push('\t'),
+                            Some(other) => literal.push(other),
+                            None => {}
+                        },
+                        c => literal.push(c),
+                    }
+                }
+                code.push_str(&format!("'{}'", literals.len()));
+                literals.push(literal);
+            }
+            c => code.push(c),
+        }
+    }
+    (code, literals)
+}
+
+/// `static final` constants of an Apex class: name -> value (strings decoded, integers as text).
+fn apex_constants(source: &str) -> BTreeMap<String, String> {
+    let (code, literals) = apex_literals(source);
+    let flat = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut constants = BTreeMap::new();
+    for statement in flat.split(';') {
+        let Some(at) = statement.find("static final ") else {
+            continue;
+        };
+        let decl = &statement[at + "static final ".len()..];
+        let Some((left, value)) = decl.split_once(" = ") else {
+            continue;
+        };
+        let Some(name) = left.split(' ').nth(1) else {
+            continue;
+        };
+        let value = value.trim();
+        let decoded = match value
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(n) => literals[n].clone(),
+            None => value.to_string(),
+        };
+        constants.insert(name.to_string(), decoded);
+    }
+    constants
+}
+
+/// Whitespace-collapsed Apex code without comments (literals replaced by their index).
+fn apex_code(source: &str) -> String {
+    let (code, _) = apex_literals(source);
+    code.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs `sfhooks generate` for one Contact trigger and returns classes/<name> of the result.
+fn generated_classes(dir: &Path, scheme: &str) -> BTreeMap<String, String> {
+    let out = dir.join(scheme);
+    let result = crate::support::run(crate::support::sfhooks(dir).args([
+        "generate",
+        "--objects",
+        "Contact",
+        "--callback-url",
+        "https://hooks.example.com/salesforce",
+        "--signature-scheme",
+        scheme,
+        "--out",
+        out.to_str().expect("utf-8 temp path"),
+    ]));
+    assert_eq!(
+        crate::support::code(&result),
+        0,
+        "{}",
+        crate::support::stderr(&result)
+    );
+    std::fs::read_dir(out.join("classes"))
+        .expect("generated classes/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cls"))
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).expect("utf-8 class"))
+        })
+        .collect()
+}
+
+fn assert_uses(code: &str, expression: &str, what: &str) {
+    assert!(
+        code.contains(expression),
+        "the generated signer no longer {what} (expected `{expression}`):\n{code}"
+    );
+}
+
+#[test]
+fn generated_standard_signer_uses_exactly_the_wire_constants() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let classes = generated_classes(dir.path(), "standard");
+    let signer = &classes["SfhooksSigner.cls"];
+    let constants = apex_constants(signer);
+    let expected = [
+        ("HEADER_ID", wire::HEADER_ID.to_string()),
+        ("HEADER_TIMESTAMP", wire::HEADER_TIMESTAMP.to_string()),
+        ("HEADER_SIGNATURE", wire::HEADER_SIGNATURE.to_string()),
+        ("MIN_SECRET_BYTES", wire::MIN_SECRET_BYTES.to_string()),
+        ("ALGORITHM", wire::APEX_MAC_ALGORITHM.to_string()),
+        ("SECRET_PREFIX", wire::SECRET_PREFIX.to_string()),
+        ("VERSION", wire::SIGNATURE_VERSION.to_string()),
+        (
+            "VERSION_SEPARATOR",
+            wire::SIGNATURE_VERSION_SEPARATOR.to_string(),
+        ),
+        ("LIST_SEPARATOR", wire::SIGNATURE_LIST_SEPARATOR.to_string()),
+        (
+            "CONTENT_SEPARATOR",
+            wire::SIGNED_CONTENT_SEPARATOR.to_string(),
+        ),
+    ];
+    for (name, value) in &expected {
+        assert_eq!(
+            constants.get(*name),
+            Some(value),
+            "{name} in SfhooksSigner.cls"
+        );
+    }
+    assert_eq!(
+        apex_constants(&classes["SfhooksOutbox.cls"]).get("ENVELOPE_TYPE"),
+        Some(&wire::ENVELOPE_TYPE.to_string())
+    );
+    // The wire module's `Crypto.generateMac` name is HMAC-SHA256, what the verifier computes.
+    assert_eq!(wire::APEX_MAC_ALGORITHM, "hmacSHA256");
+
+    // The constants are what the signing code is built from.
+    let code = apex_code(signer);
+    assert_uses(
+        &code,
+        "EncodingUtil.base64Decode(secret.removeStart(SECRET_PREFIX))",
+        "decodes the whsec_ secret's base64",
+    );
+    assert_uses(&code, "key.size() < MIN_SECRET_BYTES", "refuses short keys");
+    assert_uses(
+        &code,
+        "Blob.valueOf( messageId + CONTENT_SEPARATOR + timestamp + CONTENT_SEPARATOR + body )",
+        "signs id.timestamp.body",
+    );
+    assert_uses(
+        &code,
+        "Crypto.generateMac(ALGORITHM, content, key)",
+        "MACs the content with ALGORITHM",
+    );
+    assert_uses(
+        &code,
+        "VERSION + VERSION_SEPARATOR + EncodingUtil.base64Encode(mac)",
+        "formats v1,<base64>",
+    );
+    assert_uses(
+        &code,
+        "String.join(signatures, LIST_SEPARATOR)",
+        "joins the signatures with LIST_SEPARATOR",
+    );
+    for header in [
+        "HEADER_ID => messageId",
+        "HEADER_TIMESTAMP => timestamp",
+        "HEADER_SIGNATURE => sign(messageId, timestamp, body)",
+    ] {
+        assert_uses(&code, header, "sets its headers under the constant names");
+    }
+
+    // Doing what that code does, with the values read from the generated class, gives the spec
+    // vector, and the verifier accepts it under the header names read from the class.
+    let c = |name: &str| constants[name].as_str();
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let spec_secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(
+            spec_secret
+                .strip_prefix(c("SECRET_PREFIX"))
+                .expect("prefix"),
+        )
+        .expect("base64 key");
+    let (id, ts) = ("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", "1649367553");
+    let body = r#"{"email":"test@example.com","username":"test_user"}"#;
+    let content = [id, c("CONTENT_SEPARATOR"), ts, c("CONTENT_SEPARATOR"), body].concat();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(content.as_bytes());
+    let signature = [
+        c("VERSION"),
+        c("VERSION_SEPARATOR"),
+        &base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()),
+    ]
+    .concat();
+    assert_eq!(signature, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
+    let sent: BTreeMap<&str, &str> = [
+        (c("HEADER_ID"), id),
+        (c("HEADER_TIMESTAMP"), ts),
+        (c("HEADER_SIGNATURE"), signature.as_str()),
+    ]
+    .into();
+    let verifier = Verifier::from_secrets(&[spec_secret]).expect("spec secret");
+    let headers = Headers::from_fn(|name| sent.get(name).map(|v| v.as_bytes()));
+    assert!(verifier
+        .verify(&headers, body.as_bytes(), 1_649_367_553)
+        .is_ok());
+}
+
+#[test]
+fn generated_elements_signer_uses_exactly_the_wire_constants() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let classes = generated_classes(dir.path(), "elements");
+    let signer = &classes["SfhooksSigner.cls"];
+    let constants = apex_constants(signer);
+    let c = |name: &str| constants.get(name).map(String::as_str);
+    assert_eq!(c("HEADER_ID"), Some(wire::HEADER_ID));
+    assert_eq!(c("HEADER_SIGNATURE"), Some(wire::ELEMENTS_HEADER_SIGNATURE));
+    assert_eq!(c("ALGORITHM"), Some(wire::APEX_MAC_ALGORITHM));
+    assert_eq!(c("SIGNATURE_PREFIX"), Some(wire::ELEMENTS_SIGNATURE_PREFIX));
+    let code = apex_code(signer);
+    assert_uses(
+        &code,
+        "Blob.valueOf(secrets[0])",
+        "keys with the UTF-8 bytes",
+    );
+    assert_uses(
+        &code,
+        "Crypto.generateMac(ALGORITHM, Blob.valueOf(body), key)",
+        "MACs the body alone with ALGORITHM",
+    );
+    assert_uses(
+        &code,
+        "SIGNATURE_PREFIX + EncodingUtil.base64Encode(mac)",
+        "formats sha256=<base64>",
+    );
+    assert_uses(
+        &code,
+        "HEADER_SIGNATURE => sign(body)",
+        "sets the signature under HEADER_SIGNATURE",
+    );
+    assert_eq!(
+        apex_constants(&classes["SfhooksOutbox.cls"]).get("ENVELOPE_TYPE"),
+        Some(&wire::ENVELOPE_TYPE.to_string())
+    );
+}
+
+/// No Apex template spells a wire value out itself: each comes in through `{{ wire.* }}`, so
+/// changing `wire.rs` changes every generated use.
+#[test]
+fn apex_templates_take_wire_values_only_from_the_context() {
+    let distinctive = [
+        wire::HEADER_ID,
+        wire::HEADER_TIMESTAMP,
+        wire::HEADER_SIGNATURE,
+        wire::ELEMENTS_HEADER_SIGNATURE,
+        wire::ELEMENTS_SIGNATURE_PREFIX,
+        wire::APEX_MAC_ALGORITHM,
+        wire::SECRET_PREFIX,
+        wire::ENVELOPE_TYPE,
+    ];
+    let root = crate::support::repo_root().join("templates");
+    let mut stack = vec![root.clone()];
+    let mut checked = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable templates folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.to_string_lossy().into_owned();
+            if !(name.ends_with(".cls.tera") || name.ends_with(".trigger.tera")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("utf-8 template");
+            // Tera comments may hold apostrophes; they are not Apex.
+            let mut apex = String::new();
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find("{#") {
+                apex.push_str(&rest[..at]);
+                rest = rest[at..].split_once("#}").map_or("", |(_, after)| after);
+            }
+            apex.push_str(rest);
+            let (_, literals) = apex_literals(&apex);
+            for literal in literals {
+                let lower = literal.to_ascii_lowercase();
+                for value in distinctive {
+                    assert!(
+                        !lower.starts_with(&value.to_ascii_lowercase()) || literal.contains(' '),
+                        "{name} hard-codes {literal:?}: use {{{{ wire.* | apex_string }}}} instead"
+                    );
+                }
+                assert!(
+                    literal
+                        != format!(
+                            "{}{}",
+                            wire::SIGNATURE_VERSION,
+                            wire::SIGNATURE_VERSION_SEPARATOR
+                        ),
+                    "{name} hard-codes {literal:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} Apex templates found under {root:?}"
     );
 }

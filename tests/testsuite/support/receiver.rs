@@ -189,8 +189,9 @@ impl Listener {
     }
 
     /// Sends SIGINT (what Ctrl-C sends) and waits up to 20 s for the exit; returns the exit code
-    /// and the rest of stderr.
-    pub fn interrupt(mut self) -> (Option<i32>, Vec<String>) {
+    /// and everything printed that was not read yet (both pipes read to their end, so nothing
+    /// printed late can be missed).
+    pub fn interrupt(mut self) -> Exited {
         let status = std::process::Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
@@ -198,13 +199,24 @@ impl Listener {
         assert!(status.success(), "kill -INT failed");
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().expect("wait for listen") {
-                let rest = self.stderr.iter().collect();
-                return (status.code(), rest);
+                return Exited {
+                    code: status.code(),
+                    stdout: self.stdout.iter().collect(),
+                    stderr: self.stderr.iter().collect(),
+                };
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("sfhooks listen did not exit within 20 s of SIGINT");
     }
+}
+
+/// How a [`Listener`] ended: its exit code and the lines it printed after the last ones read.
+#[derive(Debug)]
+pub struct Exited {
+    pub code: Option<i32>,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
 }
 
 impl Drop for Listener {
@@ -253,6 +265,12 @@ pub struct ForwardTarget {
 
 impl ForwardTarget {
     pub fn start(status: u16) -> ForwardTarget {
+        ForwardTarget::start_with(&[status])
+    }
+
+    /// Answers the n-th request with `statuses[n]`, and every one after the last with the last.
+    pub fn start_with(statuses: &[u16]) -> ForwardTarget {
+        let statuses = statuses.to_vec();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind forward target");
         let addr = listener.local_addr().expect("forward target address");
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -263,7 +281,11 @@ impl ForwardTarget {
                 let Some(request) = read_request(&mut stream) else {
                     continue;
                 };
-                log.lock().expect("received log").push(request);
+                let status = {
+                    let mut log = log.lock().expect("received log");
+                    log.push(request);
+                    statuses[(log.len() - 1).min(statuses.len() - 1)]
+                };
                 let _ = write!(
                     stream,
                     "HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
