@@ -353,13 +353,18 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
     };
     let context = Context::from_serialize(&context).map_err(|e| tera_error("(context)", &e))?;
 
+    // Per-object and meta templates see no `objects` list: cloning it into the context of each
+    // of 1,000 objects made rendering quadratic (docs/templates.md).
+    let mut small = context.clone();
+    small.remove("objects");
+
     let mut out = SourceTree::new();
     for template in &templates {
         match classify(template, prefix) {
             Output::Partial => {}
             Output::PerObject => {
                 for object in &objects {
-                    let mut ctx = context.clone();
+                    let mut ctx = small.clone();
                     ctx.insert("object", object);
                     let path = format!("triggers/{}.trigger", object.trigger);
                     render_one(&tera, template, &ctx, &mut out, path.clone())?;
@@ -376,7 +381,7 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
                 let is_class = path.starts_with("classes/") && path.ends_with(".cls");
                 render_one(&tera, template, &context, &mut out, path.clone())?;
                 if is_class {
-                    let mut ctx = context.clone();
+                    let mut ctx = small.clone();
                     ctx.insert("class_name", &name);
                     render_one(
                         &tera,
