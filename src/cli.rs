@@ -37,6 +37,7 @@ pub enum Command {
     #[command(after_help = EXAMPLES_GENERATE)]
     Generate(GenerateArgs),
     /// Build the Metadata API zip (sandbox, production or uninstall), adding the signing secret.
+    #[command(after_help = EXAMPLES_PACKAGE)]
     Package(PackageArgs),
     /// Authenticate and deploy to a sandbox, or validate and quick-deploy to production.
     #[command(after_help = EXIT_CODES_DEPLOY)]
@@ -49,7 +50,26 @@ pub enum Command {
     Listen(ListenArgs),
 }
 
+const EXAMPLES_PACKAGE: &str = "\
+Examples:
+  sfhooks secret > secret.txt
+  sfhooks package --objects Contact,Account --callback-url https://hooks.example.com/salesforce \\
+    --secret-file secret.txt --out sfhooks.zip
+  sfhooks package --from force-app/main/default --secret-file secret.txt --production --out prod.zip
+  sfhooks package --config sfhooks.toml --uninstall --out uninstall.zip
+
+The secret comes from --secret-file, else $SFHOOKS_SECRET, else the --instance JSON's
+event.notification.signature.key; it is written only inside the zip.";
+
 const EXIT_CODES_DEPLOY: &str = "\
+Examples:
+  SFDX_AUTH_URL=force://... sfhooks deploy --sandbox --config sfhooks.toml --secret-file secret.txt
+  sfhooks deploy --production --validate-only --zip prod.zip --client-id ID \\
+    --username admin@acme.com --jwt-key-file server.key
+  sfhooks deploy --production --quick 0Af... --client-id ID --username admin@acme.com \\
+    --jwt-key-file server.key
+  sfhooks deploy --report 0Af... --sandbox
+
 Authentication: the first of --access-token (with --instance-url), --sfdx-auth-url, and
 --client-id/--username/--jwt-key-file that is given wins. See docs/deploy.md.
 
@@ -188,7 +208,7 @@ pub struct DeployArgs {
     /// Resume polling a deploy job started earlier.
     #[arg(long, value_name = "JOB_ID", conflicts_with_all = ["zip", "validate_only", "uninstall", "test_level"])]
     pub report: Option<String>,
-    /// Minutes to wait for the deploy [default: 33].
+    /// Minutes to wait for the deploy.
     #[arg(long, value_name = "MINUTES", default_value_t = 33)]
     pub wait: u64,
     /// One JSON object on stdout, shaped like the Salesforce CLI's.
