@@ -5,6 +5,7 @@
 //! receiver half (`webhook`) verifies what the generated Apex signs and has no I/O, so receivers
 //! can embed it.
 
+pub mod apex;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -386,7 +386,8 @@ impl ZipContents {
 /// `SfhooksTestSupport`) has no test to run, so it is not named in `runTests`; `sfhooks package`
 /// names the same classes (`*Tests`).
 fn is_test_class(source: &str) -> bool {
-    let code = apex_code_only(source).to_ascii_lowercase();
+    // Comments and strings are dropped, so `// @IsTest` or `'@IsTest'` is not an annotation.
+    let code = crate::apex::split_literals(source).0.to_ascii_lowercase();
     let annotations = words(&code, "@istest");
     annotations >= 2 || (annotations == 1 && words(&code, "testmethod") >= 1)
 }
@@ -402,50 +403,6 @@ fn words(code: &str, word: &str) -> usize {
             !after.is_some_and(is_ident) && (word.starts_with('@') || !before.is_some_and(is_ident))
         })
         .count()
-}
-
-/// Apex source with comments and string literals blanked, so `// @IsTest` or `'@IsTest'` is not
-/// taken for an annotation.
-fn apex_code_only(source: &str) -> String {
-    let mut out = String::with_capacity(source.len());
-    let mut chars = source.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut last = ' ';
-                for c in chars.by_ref() {
-                    if last == '*' && c == '/' {
-                        break;
-                    }
-                    last = c;
-                }
-                out.push(' ');
-            }
-            '\'' => {
-                // Apex strings are single-quoted, with backslash escapes.
-                let mut escaped = false;
-                for c in chars.by_ref() {
-                    match (escaped, c) {
-                        (false, '\\') => escaped = true,
-                        (false, '\'') => break,
-                        _ => escaped = false,
-                    }
-                }
-                out.push_str("''");
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Builds credentials from the flags: access token, then SFDX auth URL, then JWT.

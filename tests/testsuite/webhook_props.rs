@@ -216,60 +216,9 @@ fn the_sample_envelope_parses() {
 // come from one place in the Rust code, which also feeds the Apex templates; a test proves the
 // generated Apex uses exactly them."
 
-/// Apex source with comments removed and each string literal replaced by `'<n>'`, plus the
-/// decoded literals (`<n>` indexes them). Enough of Apex's lexical rules for generated code.
-fn apex_literals(source: &str) -> (String, Vec<String>) {
-    let mut code = String::new();
-    let mut literals = Vec::new();
-    let mut chars = source.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        code.push('\n');
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = '\0';
-                for c in chars.by_ref() {
-                    if prev == '*' && c == '/' {
-                        break;
-                    }
-                    prev = c;
-                }
-                code.push(' ');
-            }
-            '\'' => {
-                let mut literal = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\'' => break,
-                        '\\' => match chars.next() {
-                            Some('n') => literal.push('\n'),
-                            Some('r') => literal.push('\r'),
-                            Some('t') => literal.push('\t'),
-                            Some(other) => literal.push(other),
-                            None => {}
-                        },
-                        c => literal.push(c),
-                    }
-                }
-                code.push_str(&format!("'{}'", literals.len()));
-                literals.push(literal);
-            }
-            c => code.push(c),
-        }
-    }
-    (code, literals)
-}
-
 /// `static final` constants of an Apex class: name -> value (strings decoded, integers as text).
 fn apex_constants(source: &str) -> BTreeMap<String, String> {
-    let (code, literals) = apex_literals(source);
+    let (code, literals) = sfhooks::apex::split_literals(source);
     let flat = code.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut constants = BTreeMap::new();
     for statement in flat.split(';') {
@@ -299,7 +248,7 @@ fn apex_constants(source: &str) -> BTreeMap<String, String> {
 
 /// Whitespace-collapsed Apex code without comments (literals replaced by their index).
 fn apex_code(source: &str) -> String {
-    let (code, _) = apex_literals(source);
+    let (code, _) = sfhooks::apex::split_literals(source);
     code.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -528,7 +477,7 @@ fn apex_templates_take_wire_values_only_from_the_context() {
                 rest = rest[at..].split_once("#}").map_or("", |(_, after)| after);
             }
             apex.push_str(rest);
-            let (_, literals) = apex_literals(&apex);
+            let (_, literals) = sfhooks::apex::split_literals(&apex);
             for literal in literals {
                 let lower = literal.to_ascii_lowercase();
                 for value in distinctive {
