@@ -462,7 +462,9 @@ fn credentials(args: &DeployArgs, target: Target) -> anyhow::Result<Credentials>
 /// where an anyhow *context* is invisible; so the cause is folded into the message instead.
 fn auth_failed(err: auth::AuthError) -> anyhow::Error {
     match err {
-        auth::AuthError::InsecureUrl { .. } | auth::AuthError::BadUrl { .. } => {
+        auth::AuthError::InsecureUrl { what, .. } | auth::AuthError::BadUrl { what, .. }
+            if what != auth::TOKEN_ANSWER_URL =>
+        {
             UsageError::new(err.to_string()).into()
         }
         other => AuthError(format!(
@@ -918,6 +920,21 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
+        use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        let given = Refused::InsecureUrl {
+            what: "login URL",
+            url: "http://login.example.com".into(),
+        };
+        assert_eq!(exit::code_for(&super::auth_failed(given)), exit::USAGE);
+        let answered = Refused::InsecureUrl {
+            what: TOKEN_ANSWER_URL,
+            url: "http://acme.my.salesforce.com".into(),
+        };
+        assert_eq!(exit::code_for(&super::auth_failed(answered)), exit::AUTH);
+    }
+
     use super::*;
 
     fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {

@@ -325,6 +325,10 @@ impl Credentials {
     }
 }
 
+/// What [`AuthError::InsecureUrl`] and [`AuthError::BadUrl`] call the instance URL of a token
+/// answer: a URL Salesforce gave, not the user, so refusing it is an authentication failure.
+pub const TOKEN_ANSWER_URL: &str = "instance URL from the token endpoint";
+
 /// Parses a URL that a token will be sent to: https, or http on a loopback host only.
 pub fn checked_url(what: &'static str, raw: &str) -> Result<Url, AuthError> {
     let url = Url::parse(raw.trim()).map_err(|e| AuthError::BadUrl {
@@ -497,7 +501,7 @@ fn token_request(
         return Err(bad("the answer has no access_token or no instance_url"));
     };
     Ok(Session {
-        instance_url: checked_url("instance URL from the token endpoint", &instance_url)?,
+        instance_url: checked_url(TOKEN_ANSWER_URL, &instance_url)?,
         access_token: Redacted::new(access_token),
     })
 }
