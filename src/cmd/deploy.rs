@@ -215,6 +215,16 @@ fn plan(args: &DeployArgs) -> anyhow::Result<Plan> {
             wait,
         });
     }
+    if target == Target::Production && args.uninstall {
+        if let Some(level) = level {
+            return Err(UsageError::new(format!(
+                "--test-level {level} is refused with --production --uninstall: the uninstall \
+                 package deletes the generated tests too, so Salesforce runs the org's local tests \
+                 (RunLocalTests); leave --test-level out"
+            ))
+            .into());
+        }
+    }
     if target == Target::Production {
         if let Some(level) = level.filter(|l| *l != TestLevel::RunSpecifiedTests) {
             return Err(UsageError::new(format!(

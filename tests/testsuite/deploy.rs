@@ -331,6 +331,24 @@ fn production_refuses_any_other_test_level() {
 }
 
 #[test]
+fn production_uninstall_refuses_a_test_level_it_could_not_honour() {
+    let w = World::new();
+    let out = run(&mut w.deploy_with_token(&[
+        "--production",
+        "--uninstall",
+        "--test-level",
+        "RunSpecifiedTests",
+    ]));
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("refused with --production --uninstall"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.org.received().is_empty());
+}
+
+#[test]
 fn production_without_test_classes_is_a_usage_error() {
     let zip = zip_of(&[
         ("package.xml", PACKAGE_XML),
