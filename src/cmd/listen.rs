@@ -391,7 +391,16 @@ async fn forward_delivery(
     body: Bytes,
 ) -> Result<(), String> {
     let mut passed = headers.clone();
-    for name in NOT_FORWARDED {
+    // Headers the sender named in `Connection` are hop-by-hop too (RFC 9110 7.6.1).
+    let named: Vec<String> = headers
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|token| token.trim().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect();
+    for name in named.iter().map(String::as_str).chain(NOT_FORWARDED) {
         passed.remove(name);
     }
     let response = forward

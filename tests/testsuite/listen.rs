@@ -195,7 +195,12 @@ fn duplicate_id_is_acknowledged_but_forwarded_once_with_headers_passed_through()
     let body = envelope_body();
     let ts = now();
     let headers = json_headers(SPEC_SECRET, "msg_dup", ts, &body);
-    let first = post(listener.addr, &headers, body.as_bytes());
+    // A header the sender names in Connection is for this hop only (RFC 9110 7.6.1).
+    let mut first_headers = headers.clone();
+    first_headers.push(("Connection".into(), "X-Hop-Only".into()));
+    first_headers.push(("X-Hop-Only".into(), "1".into()));
+    first_headers.push(("X-End-To-End".into(), "2".into()));
+    let first = post(listener.addr, &first_headers, body.as_bytes());
     assert_eq!(first.status, 200, "{first:?}");
     // The same delivery again (a replay, or a retry after a lost answer), and a retry of the same
     // id with a newer timestamp.
@@ -233,6 +238,8 @@ fn duplicate_id_is_acknowledged_but_forwarded_once_with_headers_passed_through()
         request.header("content-type").as_deref(),
         Some("application/json")
     );
+    assert_eq!(request.header("x-end-to-end").as_deref(), Some("2"));
+    assert_eq!(request.header("x-hop-only"), None, "{}", request.head);
     // Events are printed once, for the accepted delivery only; the repeats are logged.
     let exited = listener.interrupt();
     assert_eq!(exited.stdout, event_lines("msg_dup"));
