@@ -8,7 +8,9 @@ not already a global element (so <CustomObject> validates as tns:CustomObject, <
 tns:Package, and so on), and validates each XML file by its root element.
 
 Inputs may be files, folders (every XML file below them: SFDX source `*-meta.xml` and Metadata API
-files such as `X.object`, `package.xml`) and zips (every XML entry). Files are recognised as XML by
+files such as `X.object`, `package.xml`) and zips (every XML entry). A SOAP 1.1 envelope (a
+captured Metadata API request or answer) is checked part by part: each Header and Body child in
+the metadata namespace against the WSDL's global element of that name. Files are recognised as XML by
 their content (first non-blank character `<`), so Apex sources and READMEs are skipped.
 
 Exit status: 0 when every file is valid (or when the WSDL is absent: it prints "skipped: ..."),
@@ -28,6 +30,7 @@ import zipfile
 
 METADATA_NS = "http://soap.sforce.com/2006/04/metadata"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
+SOAPENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 LXML_PIN = "lxml==5.3.0"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WSDL = os.path.join(REPO_ROOT, "..", "shared", "salesforce", "metadata-63.0.wsdl")
@@ -114,6 +117,40 @@ def collect_file(path):
         yield path, data
 
 
+def validate_soap(etree, schema, label, envelope):
+    """Problems of a SOAP 1.1 message: each Header and Body child in the metadata namespace is
+    validated as the WSDL's global element of that name (SessionHeader, deploy,
+    checkDeployStatusResponse, ...); a Fault must carry faultcode then faultstring."""
+    problems = []
+    parts = [c for c in envelope if isinstance(c.tag, str)]
+    names = [etree.QName(c).localname for c in parts]
+    if names not in (["Body"], ["Header", "Body"]) or any(
+        etree.QName(c).namespace != SOAPENV_NS for c in parts
+    ):
+        return [f"{label}:{envelope.sourceline}: a SOAP envelope holds an optional Header, then a Body; found {names}"]
+    body = parts[-1]
+    payload = [c for c in body if isinstance(c.tag, str)]
+    if len(payload) != 1:
+        return [f"{label}:{body.sourceline}: the SOAP Body holds {len(payload)} elements, expected 1"]
+    header = parts[0] if len(parts) == 2 else None
+    for element in list(header if header is not None else []) + payload:
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        if qname == etree.QName(SOAPENV_NS, "Fault"):
+            fields = [etree.QName(c).localname for c in element if isinstance(c.tag, str)]
+            if fields[:2] != ["faultcode", "faultstring"]:
+                problems.append(f"{label}:{element.sourceline}: a Fault starts with faultcode, faultstring; found {fields}")
+            continue
+        if qname.namespace != METADATA_NS:
+            problems.append(f"{label}:{element.sourceline}: <{element.tag}> is not in the namespace {METADATA_NS}")
+            continue
+        doc = etree.ElementTree(copy.deepcopy(element))
+        if not schema.validate(doc):
+            problems.extend(f"{label}:{element.sourceline}+{e.line - 1}: {e.message}" for e in schema.error_log)
+    return problems
+
+
 def validate(etree, schema, types, label, data):
     """A list of 'label:line: message' problems; empty when the document is valid."""
     try:
@@ -122,6 +159,8 @@ def validate(etree, schema, types, label, data):
         return [f"{label}:{e.lineno}: not well-formed: {e.msg}"]
     root = doc.getroot()
     qname = etree.QName(root)
+    if qname == etree.QName(SOAPENV_NS, "Envelope"):
+        return validate_soap(etree, schema, label, root)
     if qname.namespace != METADATA_NS:
         return [f"{label}:{root.sourceline}: root <{root.tag}> is not in the namespace {METADATA_NS}"]
     if qname.localname not in types:

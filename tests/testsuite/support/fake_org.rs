@@ -7,6 +7,8 @@
 //! `details/runTestResult` present even while Pending. Requests are checked as strictly as the
 //! schema allows (namespaces, the session header, DeployOptions children in `xsd:sequence` order),
 //! so a client that drifts from the WSDL fails a test here before it fails against Salesforce.
+//! With `SFHOOKS_SOAP_CAPTURE_DIR` set, every SOAP message is also written out, and
+//! `.ci/xml-checks.sh` validates them all against the WSDL itself.
 //!
 //! Each test scripts what the org does with [`Script`]s: one per deploy or quick deploy, each a
 //! list of [`Poll`]s answered to successive `checkDeployStatus` calls. Every request is recorded.
@@ -509,6 +511,12 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // Only sfhooks' own requests are captured: tests also send deliberately invalid ones.
+    let from_sfhooks = req
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|agent| agent.starts_with("sfhooks/"));
     let body = req
         .into_body()
         .collect()
@@ -516,10 +524,14 @@ async fn handle(
         .map_err(std::io::Error::other)?
         .to_bytes();
     let body = String::from_utf8_lossy(&body).into_owned();
+    let request = body.clone();
     let reply = {
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
         state.respond(&path, &content_type, body)
     };
+    if path.starts_with("/services/Soap/") {
+        capture(from_sfhooks.then_some(request.as_str()), &reply);
+    }
     match reply {
         Reply::Answer(status, content_type, body) => Ok(Response::builder()
             .status(status)
@@ -528,6 +540,36 @@ async fn handle(
             .expect("a valid response")),
         // hyper closes the connection without answering when the service fails.
         Reply::Drop => Err(std::io::Error::other("scripted dropped connection")),
+    }
+}
+
+/// Where `capture` writes every SOAP message, when set: `.ci/xml-checks.sh` validates them all
+/// against the WSDL, so the fake's answers and sfhooks' requests are proven schema-valid rather
+/// than only hand-checked.
+pub const CAPTURE_ENV: &str = "SFHOOKS_SOAP_CAPTURE_DIR";
+
+/// Writes the request (if it came from sfhooks) and the answer of one SOAP exchange into
+/// `$SFHOOKS_SOAP_CAPTURE_DIR`.
+fn capture(request: Option<&str>, reply: &Reply) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os(CAPTURE_ENV) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("create the SOAP capture folder");
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let stem = format!("{}-{n:05}", std::process::id());
+    if let Some(request) = request {
+        std::fs::write(dir.join(format!("{stem}-request.xml")), request)
+            .expect("capture a request");
+    }
+    // Only SOAP answers: scripted outages answer with an HTML page, as a proxy in front of
+    // Salesforce would.
+    if let Reply::Answer(_, content_type, answer) = reply {
+        if !content_type.starts_with("text/xml") {
+            return;
+        }
+        std::fs::write(dir.join(format!("{stem}-answer.xml")), answer).expect("capture an answer");
     }
 }
 
@@ -670,7 +712,7 @@ impl State {
                     "signature": "ZmFrZSBzaWduYXR1cmU=",
                     "scope": "api",
                     "instance_url": self.base_url,
-                    "id": format!("{}/id/00Dfake0000000001/005fake0000000001", self.base_url),
+                    "id": format!("{}/id/00Dfake0000000001/005fake00000000001", self.base_url),
                     "token_type": "Bearer",
                     "issued_at": "1735689600000",
                 });
@@ -1035,7 +1077,7 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
 
     let mut x = String::new();
     if status == "Canceled" {
-        x.push_str("<canceledBy>005fake0000000001</canceledBy><canceledByName>Fake Deployer</canceledByName>");
+        x.push_str("<canceledBy>005fake00000000001</canceledBy><canceledByName>Fake Deployer</canceledByName>");
     }
     let _ = write!(x, "<checkOnly>{}</checkOnly>", b(job.check_only));
     if done {
@@ -1043,7 +1085,7 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
     }
     let _ = write!(
         x,
-        "<createdBy>005fake0000000001</createdBy><createdByName>Fake Deployer</createdByName><createdDate>{date}</createdDate>"
+        "<createdBy>005fake00000000001</createdBy><createdByName>Fake Deployer</createdByName><createdDate>{date}</createdDate>"
     );
     x.push_str("<details>");
     if done {
@@ -1091,7 +1133,7 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
         for w in &script.coverage_warnings {
             let _ = write!(
                 x,
-                "<codeCoverageWarnings><id>01pfake0000000999</id><message>{}</message>\
+                "<codeCoverageWarnings><id>01pfake00000000999</id><message>{}</message>\
                  <name xsi:nil=\"true\"/><namespace xsi:nil=\"true\"/></codeCoverageWarnings>",
                 esc(w)
             );
@@ -1099,7 +1141,7 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
         for f in &script.test_failures {
             let _ = write!(
                 x,
-                "<failures><id>01pfake0000000100</id><message>{}</message><methodName>{}</methodName>\
+                "<failures><id>01pfake00000000100</id><message>{}</message><methodName>{}</methodName>\
                  <name>{}</name><namespace xsi:nil=\"true\"/><packageName>{}</packageName>\
                  <stackTrace>{}</stackTrace><time>12.0</time><type>Class</type></failures>",
                 esc(&f.message),
@@ -1123,7 +1165,7 @@ fn deploy_result(id: &str, job: &Job, status: &str) -> String {
         for n in 0..tests_completed.saturating_sub(test_errors) {
             let _ = write!(
                 x,
-                "<successes><id>01pfake0000000200</id><methodName>test{n}</methodName><name>{}</name>\
+                "<successes><id>01pfake00000000200</id><methodName>test{n}</methodName><name>{}</name>\
                  <namespace xsi:nil=\"true\"/><time>8.0</time></successes>",
                 esc(class)
             );
