@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per feature, each driving the real `sfhooks` binary.
 mod deploy;
 mod generate;
+mod limits;
 mod listen;
 mod package;
 mod support;
