@@ -3,12 +3,12 @@
 //! The flow is one way: flags → a [`Plan`] (what to start, with which options; every usage error
 //! is found here, before any network call) → credentials → a session → start the job (`deploy`,
 //! `deployRecentValidation`, or nothing for `--report`) → poll `checkDeployStatus` until done,
-//! `--wait` runs out or Ctrl-C cancels → report on stdout and return the exit code.
+//! `--wait` runs out or Ctrl-C cancels → report on stdout and return the exit code. The plan is
+//! built in `plan`, the progress line and the report are `output`'s; this file holds the rest.
 //!
 //! Process-wide state: a Ctrl-C counter set by the `ctrlc` handler this command installs, read by
 //! the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
-use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::path::Path;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -17,10 +17,13 @@ use anyhow::Context as _;
 use crate::cli::DeployArgs;
 use crate::exit::{self, AuthError, Hinted, UsageError};
 use crate::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
-use crate::salesforce::metadata::{
-    DeployOptions, DeployResult, DeployStatus, MetadataClient, MetadataError, RetryPolicy,
-    TestLevel,
-};
+use crate::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
+
+mod output;
+mod plan;
+
+use output::{report, verdict_code, Ui};
+use plan::{plan, Job, Plan, Target};
 
 /// Hidden knob for the test suite: the first poll interval in milliseconds (default 500). The
 /// longest interval is 24 times it and the first retry delay twice it, so tests run in
@@ -52,47 +55,6 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
         }
     }
     outcome
-}
-
-/// Production or sandbox: decides the login host, the JWT audience and the test rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    Sandbox,
-    Production,
-    /// `--report` without `--sandbox`/`--production`: polls only; logs in like production.
-    Unspecified,
-}
-
-impl Target {
-    fn flag(self) -> &'static str {
-        match self {
-            Target::Sandbox => " --sandbox",
-            Target::Production => " --production",
-            Target::Unspecified => "",
-        }
-    }
-}
-
-/// What this run starts.
-#[derive(Debug)]
-enum Job {
-    Deploy {
-        zip: Vec<u8>,
-        options: DeployOptions,
-    },
-    Quick {
-        validation_id: String,
-    },
-    Report {
-        job_id: String,
-    },
-}
-
-#[derive(Debug)]
-struct Plan {
-    target: Target,
-    job: Job,
-    wait: Duration,
 }
 
 fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
@@ -181,238 +143,6 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         print_stdout(&report(&waited, &plan, &job_id))?;
     }
     Ok(code)
-}
-
-/// Checks the flags and builds everything that does not need the network.
-fn plan(args: &DeployArgs) -> anyhow::Result<Plan> {
-    let target = match (args.sandbox, args.production) {
-        (true, _) => Target::Sandbox,
-        (_, true) => Target::Production,
-        _ => Target::Unspecified,
-    };
-    let wait = Duration::from_secs(args.wait.saturating_mul(60));
-    let level = args
-        .test_level
-        .as_deref()
-        .map(str::parse::<TestLevel>)
-        .transpose()
-        .map_err(|e| UsageError::new(e.to_string()))?;
-    if let Some(job_id) = &args.report {
-        return Ok(Plan {
-            target,
-            job: Job::Report {
-                job_id: job_id_arg("--report", job_id)?,
-            },
-            wait,
-        });
-    }
-    if let Some(validation_id) = &args.quick {
-        return Ok(Plan {
-            target,
-            job: Job::Quick {
-                validation_id: job_id_arg("--quick", validation_id)?,
-            },
-            wait,
-        });
-    }
-    if target == Target::Production && args.uninstall {
-        if let Some(level) = level {
-            return Err(UsageError::new(format!(
-                "--test-level {level} is refused with --production --uninstall: the uninstall \
-                 package deletes the generated tests too, so Salesforce runs the org's local tests \
-                 (RunLocalTests); leave --test-level out"
-            ))
-            .into());
-        }
-    }
-    if target == Target::Production {
-        if let Some(level) = level.filter(|l| *l != TestLevel::RunSpecifiedTests) {
-            return Err(UsageError::new(format!(
-                "--test-level {level} is refused with --production: production deploys run exactly \
-                 the generated tests (RunSpecifiedTests), so an unrelated failing test cannot block \
-                 them and untested Apex cannot reach production"
-            ))
-            .into());
-        }
-    }
-    if args.validate_only && target != Target::Production {
-        return Err(UsageError::new(
-            "--validate-only is for --production: a sandbox deploy can simply be run again",
-        )
-        .into());
-    }
-
-    let zip = match &args.zip {
-        Some(path) => read_zip(path)?,
-        None => crate::cmd::package::build_for_deploy(
-            &args.input,
-            args.secret_file.as_deref(),
-            args.no_secret,
-            args.uninstall,
-        )
-        .context("cannot build the package to deploy")?,
-    };
-    let contents = ZipContents::read(&zip)?;
-    let mut options = DeployOptions {
-        single_package: contents.single_package,
-        // Production requires it (Metadata API Developer Guide, "DeployOptions": rollbackOnError
-        // "must be set to true" for production); in a sandbox a half-applied package is worse
-        // than none.
-        rollback_on_error: true,
-        check_only: args.validate_only,
-        ..DeployOptions::default()
-    };
-    match target {
-        Target::Production if args.uninstall => {
-            // The uninstall package deletes the generated tests along with everything else, so
-            // there are none left to name. Salesforce runs tests when Apex is removed from
-            // production; RunLocalTests is its own default for that.
-            options.test_level = TestLevel::RunLocalTests;
-        }
-        Target::Production => {
-            if contents.test_classes.is_empty() {
-                return Err(Hinted {
-                    message: "the package has no test class (classes/<Name>.cls containing \
-                              @IsTest), and production deploys run exactly the package's tests"
-                        .into(),
-                    hint: "deploy the package built by `sfhooks package` (it includes the \
-                           generated tests); for the uninstall package pass --uninstall"
-                        .into(),
-                    code: exit::USAGE,
-                }
-                .into());
-            }
-            options.test_level = TestLevel::RunSpecifiedTests;
-            options.run_tests = contents.test_classes.clone();
-        }
-        Target::Sandbox | Target::Unspecified => {
-            options.test_level = level.unwrap_or(TestLevel::NoTestRun);
-            if options.test_level == TestLevel::RunSpecifiedTests {
-                if contents.test_classes.is_empty() {
-                    return Err(UsageError::new(
-                        "--test-level RunSpecifiedTests needs test classes, and the package has \
-                         none (classes/<Name>.cls containing @IsTest)",
-                    )
-                    .into());
-                }
-                options.run_tests = contents.test_classes.clone();
-            }
-        }
-    }
-    Ok(Plan {
-        target,
-        job: Job::Deploy { zip, options },
-        wait,
-    })
-}
-
-/// A job id from the command line: 15 or 18 letters and digits (Salesforce ids).
-fn job_id_arg(flag: &str, id: &str) -> anyhow::Result<String> {
-    let id = id.trim();
-    if (id.len() == 15 || id.len() == 18) && id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        Ok(id.to_string())
-    } else {
-        Err(UsageError::new(format!(
-            "{flag} {id:?} is not a Salesforce id: expected 15 or 18 letters and digits, like \
-             0Af5g00000ABCDEFGH"
-        ))
-        .into())
-    }
-}
-
-fn read_zip(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| UsageError::new(format!("cannot read --zip {}: {e}", path.display())))?;
-    Ok(bytes)
-}
-
-/// What the deploy needs to know about a zip: where package.xml is, and the test classes.
-#[derive(Debug, PartialEq, Eq)]
-struct ZipContents {
-    /// package.xml at the root (rather than in one top folder).
-    single_package: bool,
-    /// Names of `classes/<Name>.cls` that are test classes with test methods, sorted.
-    test_classes: Vec<String>,
-}
-
-impl ZipContents {
-    /// Reads the zip. The test classes come from the zip itself, so a `--zip` and a package
-    /// built in memory get the same treatment.
-    fn read(bytes: &[u8]) -> anyhow::Result<Self> {
-        let bad_zip = |e: &dyn std::fmt::Display| {
-            UsageError::new(format!("the package is not a readable zip: {e}"))
-        };
-        let mut archive =
-            zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad_zip(&e))?;
-        let mut single_package = false;
-        let mut nested_package = false;
-        let mut test_classes = Vec::new();
-        for i in 0..archive.len() {
-            let mut file = archive.by_index(i).map_err(|e| bad_zip(&e))?;
-            let name = file.name().replace('\\', "/");
-            let parts: Vec<&str> = name.split('/').collect();
-            match parts.as_slice() {
-                ["package.xml"] => single_package = true,
-                [_, "package.xml"] => nested_package = true,
-                _ => {}
-            }
-            let Some(class) = parts
-                .len()
-                .checked_sub(2)
-                .filter(|&i| parts[i] == "classes")
-                .and_then(|_| parts.last()?.strip_suffix(".cls"))
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let mut source = String::new();
-            file.read_to_string(&mut source)
-                .map_err(|e| bad_zip(&format!("{name}: {e}")))?;
-            if is_test_class(&source) {
-                test_classes.push(class);
-            }
-        }
-        if !single_package && !nested_package {
-            return Err(UsageError::new(
-                "the package has no package.xml: a Metadata API zip needs one at its root \
-                 (build it with `sfhooks package`)",
-            )
-            .into());
-        }
-        test_classes.sort();
-        test_classes.dedup();
-        Ok(ZipContents {
-            single_package,
-            test_classes,
-        })
-    }
-}
-
-/// True when Apex source is a test class with at least one test method: `@IsTest` on the class
-/// and on a method (or the old `testMethod` keyword). Apex is case-insensitive. A helper class
-/// that is `@IsTest` only so that it does not count against coverage (the generated
-/// `SfhooksTestSupport`) has no test to run, so it is not named in `runTests`; `sfhooks package`
-/// names the same classes (`*Tests`).
-fn is_test_class(source: &str) -> bool {
-    // Comments and strings are dropped, so `// @IsTest` or `'@IsTest'` is not an annotation.
-    let code = crate::apex::split_literals(source).0.to_ascii_lowercase();
-    let annotations = words(&code, "@istest");
-    annotations >= 2 || (annotations == 1 && words(&code, "testmethod") >= 1)
-}
-
-/// How many times `word` occurs not followed by a letter, digit or `_` (`@IsTestFoo` is another
-/// annotation; `@IsTest(SeeAllData=true)` is this one) and, for a plain word, not preceded by one.
-fn words(code: &str, word: &str) -> usize {
-    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    code.match_indices(word)
-        .filter(|(i, m)| {
-            let after = code[i + m.len()..].chars().next();
-            let before = code[..*i].chars().next_back();
-            !after.is_some_and(is_ident) && (word.starts_with('@') || !before.is_some_and(is_ident))
-        })
-        .count()
 }
 
 /// Builds credentials from the flags: access token, then SFDX auth URL, then JWT.
@@ -698,228 +428,6 @@ fn sleep_unless_interrupted(duration: Duration, interrupts: usize) {
     }
 }
 
-/// Exit code for a finished job, as the Salesforce CLI's deploy commands.
-fn verdict_code(result: &DeployResult) -> u8 {
-    match result.status {
-        DeployStatus::Succeeded => exit::OK,
-        DeployStatus::SucceededPartial => exit::PARTIAL,
-        DeployStatus::Failed | DeployStatus::Canceled => exit::FAILURE,
-        _ if result.success => exit::OK,
-        _ => exit::FAILURE,
-    }
-}
-
-/// The human report: failures, warnings, then one verdict line (and the next command, if any).
-fn report(waited: &Waited, plan: &Plan, job_id: &str) -> String {
-    let mut out = String::new();
-    let result = match waited {
-        Waited::Done(r) | Waited::StillRunning(r, _) => r,
-    };
-    let failures = &result.details.component_failures;
-    if !failures.is_empty() {
-        out.push_str(&format!("Component failures ({}):\n", failures.len()));
-        for f in failures {
-            let problem = f.problem.as_deref().unwrap_or("(no problem text)");
-            match (f.line_number, f.column_number) {
-                (Some(line), Some(col)) => {
-                    out.push_str(&format!("  {}:{line}:{col} {problem}\n", f.file_name))
-                }
-                (Some(line), None) => {
-                    out.push_str(&format!("  {}:{line} {problem}\n", f.file_name))
-                }
-                _ => out.push_str(&format!("  {}: {problem}\n", f.file_name)),
-            }
-        }
-    }
-    if let Some(tests) = &result.details.run_test_result {
-        if !tests.failures.is_empty() {
-            out.push_str(&format!("Test failures ({}):\n", tests.failures.len()));
-            for t in &tests.failures {
-                let name = match &t.method_name {
-                    Some(method) => format!("{}.{method}", t.name),
-                    None => t.name.clone(),
-                };
-                out.push_str(&format!("  {name}: {}\n", t.message));
-                for line in t.stack_trace.iter().flat_map(|s| s.lines()) {
-                    out.push_str(&format!("      {line}\n"));
-                }
-            }
-        }
-        if !tests.code_coverage_warnings.is_empty() {
-            out.push_str("Code coverage warnings:\n");
-            for w in &tests.code_coverage_warnings {
-                match &w.name {
-                    Some(name) => out.push_str(&format!("  {name}: {}\n", w.message)),
-                    None => out.push_str(&format!("  {}\n", w.message)),
-                }
-            }
-        }
-    }
-    if let Some(message) = &result.error_message {
-        out.push_str(&format!("Salesforce: {message}\n"));
-    }
-
-    let noun = if result.check_only {
-        "validation"
-    } else {
-        "deploy"
-    };
-    let counts = counts(result);
-    match waited {
-        Waited::StillRunning(_, stop) => {
-            let why = match stop {
-                Stop::WaitRanOut => format!("after --wait {} minutes", plan.wait.as_secs() / 60),
-                Stop::SecondCtrlC => "when waiting was stopped (second Ctrl-C)".to_string(),
-            };
-            out.push_str(&format!(
-                "{noun} {job_id} is still {} {why}{counts}\n",
-                result.status
-            ));
-            out.push_str(&format!(
-                "resume waiting with: sfhooks deploy --report {job_id}{} (with the same credentials)\n",
-                plan.target.flag()
-            ));
-        }
-        Waited::Done(_) => match result.status {
-            DeployStatus::Succeeded => {
-                out.push_str(&format!("{noun} {job_id} succeeded{counts}\n"));
-                if result.check_only {
-                    out.push_str(&format!(
-                        "quick-deploy it within 10 days with: sfhooks deploy --production --quick {job_id}\n"
-                    ));
-                }
-            }
-            DeployStatus::SucceededPartial => {
-                out.push_str(&format!("{noun} {job_id} partially succeeded{counts}\n"));
-            }
-            DeployStatus::Canceled => {
-                let by = result
-                    .canceled_by_name
-                    .as_deref()
-                    .map(|n| format!(" by {n}"))
-                    .unwrap_or_default();
-                out.push_str(&format!("{noun} {job_id} was canceled{by}{counts}\n"));
-            }
-            _ if result.success => out.push_str(&format!(
-                "{noun} {job_id} ended {}{counts}\n",
-                result.status
-            )),
-            _ => out.push_str(&format!("{noun} {job_id} failed{counts}\n")),
-        },
-    }
-    out
-}
-
-/// `: 2/3 components deployed (1 error), 1/2 tests run (1 failure)`.
-fn counts(r: &DeployResult) -> String {
-    let mut parts = vec![format!(
-        "{}/{} components deployed",
-        r.number_components_deployed, r.number_components_total
-    )];
-    if r.number_component_errors > 0 {
-        parts[0].push_str(&format!(
-            " ({} {})",
-            r.number_component_errors,
-            plural(r.number_component_errors, "error")
-        ));
-    }
-    if r.number_tests_total > 0 {
-        let mut tests = format!(
-            "{}/{} tests run",
-            r.number_tests_completed, r.number_tests_total
-        );
-        if r.number_test_errors > 0 {
-            tests.push_str(&format!(
-                " ({} {})",
-                r.number_test_errors,
-                plural(r.number_test_errors, "failure")
-            ));
-        }
-        parts.push(tests);
-    }
-    format!(": {}", parts.join(", "))
-}
-
-fn plural(n: i64, word: &str) -> String {
-    if n == 1 {
-        word.to_string()
-    } else {
-        format!("{word}s")
-    }
-}
-
-/// Progress on stderr: a live spinner line on a terminal, one line per status change otherwise.
-struct Ui {
-    bar: Option<indicatif::ProgressBar>,
-    last_status: std::cell::RefCell<Option<String>>,
-}
-
-impl Ui {
-    fn new() -> Self {
-        let bar = (std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        Ui {
-            bar,
-            last_status: std::cell::RefCell::new(None),
-        }
-    }
-
-    fn line(r: &DeployResult) -> String {
-        let mut line = format!(
-            "{}: components {}/{}",
-            r.status, r.number_components_deployed, r.number_components_total
-        );
-        if r.number_tests_total > 0 {
-            line.push_str(&format!(
-                ", tests {}/{}",
-                r.number_tests_completed, r.number_tests_total
-            ));
-        }
-        if let Some(detail) = r.state_detail.as_deref().filter(|d| !d.is_empty()) {
-            line.push_str(&format!(" ({detail})"));
-        }
-        line
-    }
-
-    fn progress(&self, r: &DeployResult) {
-        match &self.bar {
-            Some(bar) => bar.set_message(Self::line(r)),
-            None => {
-                let status = r.status.to_string();
-                let mut last = self.last_status.borrow_mut();
-                if last.as_deref() != Some(status.as_str()) {
-                    eprintln!("{}", Self::line(r));
-                    *last = Some(status);
-                }
-            }
-        }
-    }
-
-    fn note(&self, message: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(message),
-            None => eprintln!("{message}"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Drop for Ui {
-    /// Clears the live line on every way out, errors included, so the error is not printed
-    /// after a stale status.
-    fn drop(&mut self) {
-        self.finish();
-    }
-}
-
 fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -930,6 +438,8 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::plan::{job_id_arg, ZipContents};
+    use crate::salesforce::metadata::DeployStatus;
     #[test]
     fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
         use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
