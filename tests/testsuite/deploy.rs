@@ -83,12 +83,17 @@ impl World {
     }
 
     /// `deploy ARGS --zip sfhooks.zip --access-token … --instance-url …`.
-    fn deploy_with_token(&self, args: &[&str]) -> Command {
+    /// `sfhooks deploy ARGS` signed in with the fake org's static access token.
+    fn deploy_signed_in(&self, args: &[&str]) -> Command {
         let mut cmd = self.deploy(args);
-        cmd.arg("--zip")
-            .arg(&self.zip)
-            .args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
+        cmd.args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
             .arg(self.org.url());
+        cmd
+    }
+
+    fn deploy_with_token(&self, args: &[&str]) -> Command {
+        let mut cmd = self.deploy_signed_in(args);
+        cmd.arg("--zip").arg(&self.zip);
         cmd
     }
 
@@ -415,15 +420,7 @@ fn validate_only_then_quick_deploy() {
     assert!(options_of(&w.org).contains(&("checkOnly".into(), "true".into())));
 
     w.org.script(Script::succeeds());
-    let mut cmd = w.deploy(&[
-        "--production",
-        "--quick",
-        &validation,
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url());
+    let mut cmd = w.deploy_signed_in(&["--production", "--quick", &validation]);
     let out = run(&mut cmd);
     assert_exit(&out, 0);
     let quick = w.org.received_for("deployRecentValidation");
@@ -453,15 +450,7 @@ fn validate_only_then_quick_deploy() {
 #[test]
 fn quick_deploy_of_an_unknown_id_reports_the_fault() {
     let w = World::new();
-    let mut cmd = w.deploy(&[
-        "--production",
-        "--quick",
-        "0Af000000000000999",
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url());
+    let mut cmd = w.deploy_signed_in(&["--production", "--quick", "0Af000000000000999"]);
     let out = run(&mut cmd);
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -483,15 +472,7 @@ fn quick_deploy_of_an_unknown_id_reports_the_fault() {
 fn quick_deploy_of_a_validation_that_ran_no_tests_is_refused() {
     let w = World::new();
     let validation = w.org.seed_validation(false);
-    let mut cmd = w.deploy(&[
-        "--production",
-        "--quick",
-        &validation,
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url());
+    let mut cmd = w.deploy_signed_in(&["--production", "--quick", &validation]);
     let out = run(&mut cmd);
     assert_exit(&out, 1);
     assert!(
@@ -593,15 +574,7 @@ fn wait_running_out_exits_69_and_report_resumes() {
         )
     );
 
-    let mut cmd = w.deploy(&[
-        "--report",
-        &id,
-        "--sandbox",
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url());
+    let mut cmd = w.deploy_signed_in(&["--report", &id, "--sandbox"]);
     let out = run(&mut cmd);
     assert_exit(&out, 0);
     assert_eq!(
@@ -1147,14 +1120,7 @@ fn an_expired_session_is_renewed_with_the_jwt_flow() {
 #[test]
 fn report_of_an_unknown_job_reports_the_fault_code_and_string() {
     let w = World::new();
-    let mut cmd = w.deploy(&[
-        "--report",
-        "0Af000000000000999",
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url());
+    let mut cmd = w.deploy_signed_in(&["--report", "0Af000000000000999"]);
     let out = run(&mut cmd);
     assert_exit(&out, 1);
     assert!(
@@ -1249,15 +1215,8 @@ fn production_without_zip_deploys_the_package_and_names_exactly_its_tests() {
     assert!(!expected.is_empty(), "{sf_line}");
 
     w.org.script(Script::succeeds().tests(3));
-    let mut cmd = w.deploy(&[
-        "--production",
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url())
-        .args(INPUTS)
-        .env("SFHOOKS_SECRET", test_secret());
+    let mut cmd = w.deploy_signed_in(&["--production"]);
+    cmd.args(INPUTS).env("SFHOOKS_SECRET", test_secret());
     let out = run(&mut cmd);
     assert_exit(&out, 0);
     let deploys = w.org.deploys();
@@ -1277,14 +1236,8 @@ fn uninstall_without_zip_deploys_the_destructive_package() {
     let w = World::new();
     let (packaged, _) = package(&w, &["--uninstall"]);
     w.org.script(Script::succeeds());
-    let mut cmd = w.deploy(&[
-        "--sandbox",
-        "--uninstall",
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url()).args(INPUTS);
+    let mut cmd = w.deploy_signed_in(&["--sandbox", "--uninstall"]);
+    cmd.args(INPUTS);
     let out = run(&mut cmd);
     assert_exit(&out, 0);
     let deploys = w.org.deploys();
@@ -1361,15 +1314,7 @@ fn json_reports_partial_success_and_a_running_job_with_their_exit_codes() {
         "{json}"
     );
     let id = json["result"]["id"].as_str().expect("an id").to_string();
-    let mut cmd = w.deploy(&[
-        "--report",
-        &id,
-        "--json",
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-    ]);
-    cmd.arg(w.org.url());
+    let mut cmd = w.deploy_signed_in(&["--report", &id, "--json"]);
     let out = run(&mut cmd);
     assert_exit(&out, 0);
     let json: serde_json::Value =
