@@ -82,7 +82,6 @@ impl World {
         cmd
     }
 
-    /// `deploy ARGS --zip sfhooks.zip --access-token … --instance-url …`.
     /// `sfhooks deploy ARGS` signed in with the fake org's static access token.
     fn deploy_signed_in(&self, args: &[&str]) -> Command {
         let mut cmd = self.deploy(args);
@@ -91,6 +90,7 @@ impl World {
         cmd
     }
 
+    /// `deploy ARGS --access-token … --instance-url … --zip sfhooks.zip`.
     fn deploy_with_token(&self, args: &[&str]) -> Command {
         let mut cmd = self.deploy_signed_in(args);
         cmd.arg("--zip").arg(&self.zip);
