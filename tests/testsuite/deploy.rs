@@ -90,6 +90,17 @@ impl World {
         cmd
     }
 
+    /// `deploy ARGS --zip sfhooks.zip` signed in with an SFDX auth URL holding the fake org's
+    /// refresh token, so an expired session can be renewed.
+    fn deploy_with_refresh_token(&self, args: &[&str]) -> Command {
+        let mut cmd = self.deploy(args);
+        cmd.arg("--zip").arg(&self.zip).env(
+            "SFDX_AUTH_URL",
+            self.org.sfdx_auth_url(fake_org::REFRESH_TOKEN),
+        );
+        cmd
+    }
+
     /// `deploy ARGS --access-token … --instance-url … --zip sfhooks.zip`.
     fn deploy_with_token(&self, args: &[&str]) -> Command {
         let mut cmd = self.deploy_signed_in(args);
@@ -102,6 +113,14 @@ impl World {
             .join("fixtures/deploy")
             .join(name)
     }
+}
+
+/// The session id each `checkDeployStatus` carried, in order.
+fn poll_sessions(org: &FakeOrg) -> Vec<Option<String>> {
+    org.received_for("checkDeployStatus")
+        .into_iter()
+        .map(|r| r.session_id)
+        .collect()
 }
 
 fn options_of(org: &FakeOrg) -> Vec<(String, String)> {
@@ -670,11 +689,7 @@ fn an_expired_session_is_renewed_with_the_refresh_token() {
         Poll::ExpireSession,
         Poll::Status("Succeeded"),
     ]));
-    let mut cmd = w.deploy(&["--sandbox", "--zip"]);
-    cmd.arg(&w.zip).env(
-        "SFDX_AUTH_URL",
-        w.org.sfdx_auth_url(fake_org::REFRESH_TOKEN),
-    );
+    let mut cmd = w.deploy_with_refresh_token(&["--sandbox"]);
     let out = run(&mut cmd);
     assert_exit(&out, 0);
     let tokens = w.org.received_for("token");
@@ -685,12 +700,7 @@ fn an_expired_session_is_renewed_with_the_refresh_token() {
         assert_eq!(t.form_field("client_secret"), Some(fake_org::CLIENT_SECRET));
         assert_eq!(t.form_field("refresh_token"), Some(fake_org::REFRESH_TOKEN));
     }
-    let sessions: Vec<Option<String>> = w
-        .org
-        .received_for("checkDeployStatus")
-        .into_iter()
-        .map(|r| r.session_id)
-        .collect();
+    let sessions = poll_sessions(&w.org);
     assert_eq!(
         sessions.len(),
         3,
@@ -1106,12 +1116,7 @@ fn an_expired_session_is_renewed_with_the_jwt_flow() {
             .all(|t| t.form_field("grant_type")
                 == Some("urn:ietf:params:oauth:grant-type:jwt-bearer"))
     );
-    let sessions: Vec<Option<String>> = w
-        .org
-        .received_for("checkDeployStatus")
-        .into_iter()
-        .map(|r| r.session_id)
-        .collect();
+    let sessions = poll_sessions(&w.org);
     assert_eq!(sessions.len(), 3);
     assert_eq!(sessions[0], sessions[1]);
     assert_ne!(sessions[1], sessions[2]);
@@ -1383,11 +1388,7 @@ fn a_session_refused_again_after_renewal_is_an_auth_error_not_a_loop() {
         Poll::ExpireSession,
         Poll::ExpireSession,
     ]));
-    let mut cmd = w.deploy(&["--sandbox", "--zip"]);
-    cmd.arg(&w.zip).env(
-        "SFDX_AUTH_URL",
-        w.org.sfdx_auth_url(fake_org::REFRESH_TOKEN),
-    );
+    let mut cmd = w.deploy_with_refresh_token(&["--sandbox"]);
     let out = run(&mut cmd);
     assert_exit(&out, 3);
     let err = stderr(&out);
