@@ -29,14 +29,12 @@ pub const DEFAULT_CONFIG_FILE: &str = "sfhooks.toml";
 #[non_exhaustive]
 pub enum ConfigError {
     /// A file could not be read.
-    // `error` is deliberately not a `#[source]`: the message already carries it, and anyhow's
-    // `{:#}` would print it twice.
-    #[error("cannot read {path}: {error}")]
+    #[error("cannot read {path}: {source}")]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        error: std::io::Error,
+        source: std::io::Error,
     },
     /// A file could not be parsed.
     #[error("{path} is not valid {format}: {message}")]
@@ -186,9 +184,9 @@ struct Raw {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
-        error,
+        source,
     })
 }
 
