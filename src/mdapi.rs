@@ -17,10 +17,12 @@ use crate::redacted::Redacted;
 pub use crate::render::SourceTree;
 
 mod manifest;
+mod org_pin;
 mod tree;
 mod xml;
 
 pub use manifest::{collate, package_xml, Component};
+pub use org_pin::{check_org_id, pin_org_id, same_org, PinError, Pinned, ORG_ID_FIELD};
 pub use tree::{
     api_version, check_complete, check_generated, covered_triggers, read_tree, settings_object,
     test_classes, tree_prefix,
@@ -440,6 +442,8 @@ pub struct SecretRecord {
     /// The settings object, e.g. `Sfhooks_Settings__mdt`.
     object: String,
     secret: Redacted<String>,
+    /// The org the record is pinned to (`Org_Id__c`), if any.
+    org_id: Option<String>,
 }
 
 impl SecretRecord {
@@ -448,7 +452,19 @@ impl SecretRecord {
         SecretRecord {
             object: settings_object.to_string(),
             secret,
+            org_id: None,
         }
+    }
+
+    /// Pins the record to an org (`Org_Id__c`, checked by [`check_org_id`]).
+    pub fn with_org_id(mut self, org_id: Option<String>) -> Self {
+        self.org_id = org_id;
+        self
+    }
+
+    /// The org the record is pinned to.
+    pub fn org_id(&self) -> Option<&str> {
+        self.org_id.as_deref()
     }
 
     /// The settings object it belongs to.
@@ -480,16 +496,24 @@ impl SecretRecord {
             Element::leaf("protected", "false"),
         ];
         // Values in field order, as `sf cmdt generate record` writes them.
-        let values = [
-            (BYPASS_CAPTURE_FIELD, "xsd:boolean", "false".to_string()),
-            (BYPASS_DELIVERY_FIELD, "xsd:boolean", "false".to_string()),
+        let org_id = self.org_id.as_deref().map(|id| {
             (
+                ORG_ID_FIELD,
+                "xsd:string",
+                quick_xml::escape::escape(id).into_owned(),
+            )
+        });
+        let values = [
+            Some((BYPASS_CAPTURE_FIELD, "xsd:boolean", "false".to_string())),
+            Some((BYPASS_DELIVERY_FIELD, "xsd:boolean", "false".to_string())),
+            org_id,
+            Some((
                 SECRET_FIELD,
                 "xsd:string",
                 quick_xml::escape::escape(self.secret.expose().as_str()).into_owned(),
-            ),
+            )),
         ];
-        for (field, xsd_type, value) in values {
+        for (field, xsd_type, value) in values.into_iter().flatten() {
             let mut value_element = Element::leaf("value", value);
             value_element.attrs = format!("xsi:type=\"{xsd_type}\"");
             let mut entry = Element::new("values");
@@ -808,7 +832,9 @@ pub fn build_zip(
     let entries = match kind {
         PackageKind::Deploy => {
             if let Some(record) = secret {
-                for field in [SECRET_FIELD, BYPASS_CAPTURE_FIELD, BYPASS_DELIVERY_FIELD] {
+                let org_field = record.org_id().map(|_| ORG_ID_FIELD);
+                let fields = [SECRET_FIELD, BYPASS_CAPTURE_FIELD, BYPASS_DELIVERY_FIELD];
+                for field in fields.into_iter().chain(org_field) {
                     let path = format!(
                         "objects/{}/fields/{field}.field-meta.xml",
                         record.settings_object()
