@@ -57,9 +57,12 @@ Examples:
     --secret-file secret.txt --out sfhooks.zip
   sfhooks package --from force-app/main/default --secret-file secret.txt --production --out prod.zip
   sfhooks package --config sfhooks.toml --uninstall --out uninstall.zip
+  sfhooks package --secret-file secret.txt --org-id 00D5g000004ABCDEAU --out acme-prod.zip
 
 The secret comes from --secret-file, else $SFHOOKS_SECRET, else the --instance JSON's
-event.notification.signature.key; it is written only inside the zip.";
+event.notification.signature.key; it is written only inside the zip. --org-id pins the
+settings record to one org (delivery is held anywhere else, e.g. in a sandbox copied from it);
+`sfhooks deploy` pins it by itself, so --org-id is for a zip deployed by other means.";
 
 const EXIT_CODES_DEPLOY: &str = "\
 Examples:
@@ -69,6 +72,13 @@ Examples:
   sfhooks deploy --production --quick 0Af... --client-id ID --username admin@acme.com \\
     --jwt-key-file server.key
   sfhooks deploy --report 0Af... --sandbox
+  sfhooks deploy --production --zip prod.zip --no-schedule   # an admin schedules the sweeper
+
+Scheduled and queued jobs of the generated classes block a deploy of those classes: sfhooks
+pauses them first and restores them after (Anonymous Apex: needs \"Author Apex\"); the plan
+printed before the deploy lists them. --allow-pending-jobs skips that when the org's Deployment
+Setting allows deployments with Apex jobs pending. The first deploy schedules the sweeper as the
+deploying user. The settings record is pinned to the authenticated org.
 
 Authentication: the first of --access-token (with --instance-url), --sfdx-auth-url, and
 --client-id/--username/--jwt-key-file that is given wins. See docs/deploy.md.
@@ -79,7 +89,9 @@ Exit codes (as the Salesforce CLI's deploy commands, plus 2 and 3):
   2   usage, configuration or bad input
   3   authentication with Salesforce failed (or the access token expired)
   68  SucceededPartial
-  69  still running when --wait ran out; resume with `sfhooks deploy --report <id>`";
+  69  still running when --wait ran out; resume with `sfhooks deploy --report <id>`
+When the jobs cannot be restored (exit 1, or 3 when the session ended), the Anonymous Apex that
+restores them is printed.";
 
 const EXAMPLES_GENERATE: &str = "\
 Examples:
@@ -169,6 +181,9 @@ pub struct PackageArgs {
     /// Build a destructive package that removes everything sfhooks generated.
     #[arg(long)]
     pub uninstall: bool,
+    /// Pin the settings record to this org (00D...): delivery is held in any other org, such as a sandbox copied from it.
+    #[arg(long, value_name = "ORG_ID", conflicts_with_all = ["uninstall", "no_secret"])]
+    pub org_id: Option<String>,
 }
 
 /// `sfhooks deploy`.
@@ -211,6 +226,12 @@ pub struct DeployArgs {
     /// Minutes to wait for the deploy.
     #[arg(long, value_name = "MINUTES", default_value_t = 33)]
     pub wait: u64,
+    /// Do not schedule the sweeper after the first deploy; print the Anonymous Apex an admin runs instead.
+    #[arg(long)]
+    pub no_schedule: bool,
+    /// Deploy without pausing the generated classes' jobs: the org's Deployment Setting "Allow deployments of components when corresponding Apex jobs are pending or in progress" is on.
+    #[arg(long, conflicts_with = "report")]
+    pub allow_pending_jobs: bool,
     /// One JSON object on stdout, shaped like the Salesforce CLI's.
     #[arg(long)]
     pub json: bool,

@@ -17,8 +17,12 @@ use anyhow::Context as _;
 use crate::cli::DeployArgs;
 use crate::exit::{self, AuthError, Hinted, UsageError};
 use crate::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
-use crate::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
+use crate::salesforce::metadata::{
+    DeployResult, DeployStatus, MetadataClient, MetadataError, RetryPolicy,
+};
+use crate::salesforce::rest::RestClient;
 
+mod jobs;
 mod output;
 mod plan;
 
@@ -58,7 +62,7 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
 }
 
 fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
-    let plan = plan(args)?;
+    let mut plan = plan(args)?;
     let timing = Timing::from_env()?;
     let http = reqwest::blocking::Client::builder()
         .user_agent(concat!("sfhooks/", env!("CARGO_PKG_VERSION")))
@@ -69,10 +73,19 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         .context("cannot set up the HTTP client")?;
     let creds = credentials(args, plan.target)?;
     let session = creds.login(&http).map_err(auth_failed)?;
+    let rest = std::sync::Arc::new(
+        RestClient::new(
+            http.clone(),
+            session.clone(),
+            Some(creds.clone()),
+            crate::salesforce::metadata::API_VERSION,
+        )
+        .with_retry(timing.retry),
+    );
     let client = MetadataClient::new(
         http.clone(),
         &session.instance_url,
-        session.access_token,
+        session.access_token.clone(),
         timing.retry,
     )
     .with_context(|| format!("bad instance URL {}", session.instance_url))?;
@@ -81,6 +94,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         http,
         client,
         retry: timing.retry,
+        token: session.access_token,
+        rest: rest.clone(),
     };
 
     // Installed before the job starts, so a Ctrl-C from here on cancels it rather than killing
@@ -91,11 +106,133 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
+    // Day 2 (issue 9): pin the settings record to this org, then pause the generated classes'
+    // jobs. `--report` only watches a job started earlier: it touches neither.
+    let mut settings = serde_json::Value::Null;
+    if let Job::Deploy { zip, .. } = &mut plan.job {
+        if !args.uninstall {
+            let (pinned, report) = jobs::pin_settings(&rest, zip, &ui)?;
+            if let Some(bytes) = pinned {
+                *zip = bytes;
+            }
+            settings = report;
+        }
+    }
+    let mut day2 = match &plan.job {
+        Job::Report { .. } => None,
+        Job::Deploy { zip, options } => {
+            let prefix = jobs::prefix_in_zip(zip).unwrap_or_else(|| configured_prefix(args));
+            Some((prefix, options.check_only))
+        }
+        Job::Quick { .. } => Some((configured_prefix(args), false)),
+    }
+    .map(|(prefix, check_only)| {
+        let mode = if args.allow_pending_jobs {
+            jobs::Mode::Leave
+        } else if args.uninstall {
+            jobs::Mode::Abort
+        } else {
+            jobs::Mode::Pause
+        };
+        jobs::DeployJobs::prepare(&rest, &prefix, mode, check_only, args.no_schedule, &ui)
+    })
+    .transpose()?;
+    if let Some(day2) = day2.as_mut() {
+        day2.pause(&rest, timing.running_wait(), &ui)?;
+    }
+    let outcome = deploy_and_wait(&mut conn, &plan, &timing, &ui, interrupts_before);
+    let (job_id, waited) = match outcome {
+        Ok(done) => done,
+        Err((started, err)) => {
+            return Err(match day2.as_mut() {
+                // The job may still be running: restoring now could fail it on the lock.
+                Some(day2) if started => day2.leave_paused(err),
+                Some(day2) => day2.restore_after_error(&rest, err),
+                None => err,
+            });
+        }
+    };
+    ui.finish();
+    let code = match &waited {
+        Waited::Done(result) => verdict_code(result),
+        Waited::StillRunning(..) => exit::STILL_RUNNING,
+    };
+    if let Some(day2) = day2.as_mut() {
+        let ended = match &waited {
+            Waited::Done(r) if r.status == DeployStatus::Succeeded => jobs::Ended::Deployed,
+            // Partly deployed: the new code may be in; restoring with the old jobs is the
+            // cautious choice, and the org's lock decides.
+            Waited::Done(_) => jobs::Ended::NothingSaved,
+            Waited::StillRunning(..) => jobs::Ended::Unknown,
+        };
+        if let Err(err) = day2.finish(&rest, ended, &ui) {
+            // The deploy's own report comes first, then the error about the jobs.
+            print_report(args, &waited, &plan, &job_id, code, Some(day2), &settings)?;
+            return Err(err);
+        }
+    }
+    print_report(
+        args,
+        &waited,
+        &plan,
+        &job_id,
+        code,
+        day2.as_ref(),
+        &settings,
+    )?;
+    Ok(code)
+}
+
+/// The prefix from the configuration (for a quick deploy, which has no zip), else `--prefix`,
+/// else the default.
+fn configured_prefix(args: &DeployArgs) -> String {
+    crate::config::load(&args.input)
+        .map(|c| c.prefix)
+        .ok()
+        .or_else(|| args.input.prefix.clone())
+        .unwrap_or_else(|| crate::config::DEFAULT_PREFIX.to_string())
+}
+
+/// The report on stdout: one JSON object with `--json`, else the human report.
+fn print_report(
+    args: &DeployArgs,
+    waited: &Waited,
+    plan: &Plan,
+    job_id: &str,
+    code: u8,
+    day2: Option<&jobs::DeployJobs>,
+    settings: &serde_json::Value,
+) -> anyhow::Result<()> {
+    if args.json {
+        let result = match waited {
+            Waited::Done(r) | Waited::StillRunning(r, _) => r,
+        };
+        let json = serde_json::json!({
+            "status": code,
+            "result": result,
+            "jobs": day2.map(jobs::DeployJobs::to_json),
+            "settings": settings,
+        });
+        print_stdout(&format!("{json}\n"))
+    } else {
+        print_stdout(&report(waited, plan, job_id))
+    }
+}
+
+/// Starts the job (or picks up `--report`'s) and waits for it.
+fn deploy_and_wait(
+    conn: &mut Connection,
+    plan: &Plan,
+    timing: &Timing,
+    ui: &Ui,
+    interrupts_before: usize,
+) -> Result<(String, Waited), (bool, anyhow::Error)> {
     let job_id = match &plan.job {
         Job::Deploy { zip, options } => {
             let id = conn
                 .call(None, plan.target, |c| c.deploy(zip, options))
-                .context("cannot start the deploy")?;
+                .context("cannot start the deploy")
+                .map_err(|e| (false, e))?;
             let what = if options.check_only {
                 "validation"
             } else {
@@ -117,7 +254,7 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
                 .call(None, plan.target, |c| {
                     c.deploy_recent_validation(validation_id)
                 })
-                .map_err(|e| quick_failed(e, validation_id))?;
+                .map_err(|e| (false, quick_failed(e, validation_id)))?;
             ui.note(&format!(
                 "started quick deploy {id} of validation {validation_id}"
             ));
@@ -125,24 +262,9 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         }
         Job::Report { job_id } => job_id.clone(),
     };
-
-    let waited = wait_for(&mut conn, &job_id, &plan, &timing, &ui, interrupts_before)
-        .map_err(|e| lost_track(e, &job_id, plan.target))?;
-    ui.finish();
-    let code = match &waited {
-        Waited::Done(result) => verdict_code(result),
-        Waited::StillRunning(..) => exit::STILL_RUNNING,
-    };
-    if args.json {
-        let result = match &waited {
-            Waited::Done(r) | Waited::StillRunning(r, _) => r,
-        };
-        let json = serde_json::json!({ "status": code, "result": result });
-        print_stdout(&format!("{json}\n"))?;
-    } else {
-        print_stdout(&report(&waited, &plan, &job_id))?;
-    }
-    Ok(code)
+    let waited = wait_for(conn, &job_id, plan, timing, ui, interrupts_before)
+        .map_err(|e| (true, lost_track(e, &job_id, plan.target)))?;
+    Ok((job_id, waited))
 }
 
 /// Builds credentials from the flags: access token, then SFDX auth URL, then JWT.
@@ -221,6 +343,10 @@ struct Connection {
     http: reqwest::blocking::Client,
     client: MetadataClient,
     retry: RetryPolicy,
+    /// The access token `client` uses.
+    token: crate::redacted::Redacted<String>,
+    /// The REST client of the same run: one renewal serves both.
+    rest: std::sync::Arc<RestClient>,
 }
 
 impl Connection {
@@ -234,7 +360,16 @@ impl Connection {
     ) -> anyhow::Result<T> {
         match f(&self.client) {
             Err(MetadataError::InvalidSession { .. }) if self.creds.can_renew() => {
-                let session = self.creds.login(&self.http).map_err(auth_failed)?;
+                // The REST client may have renewed the session already.
+                let current = self.rest.session();
+                let session = if current.access_token.expose() != self.token.expose() {
+                    current
+                } else {
+                    let fresh = self.creds.login(&self.http).map_err(auth_failed)?;
+                    self.rest.set_session(fresh.clone());
+                    fresh
+                };
+                self.token = session.access_token.clone();
                 self.client = MetadataClient::new(
                     self.http.clone(),
                     &session.instance_url,
@@ -351,6 +486,15 @@ impl Timing {
                 tries: 5,
                 first_delay: Duration::from_millis(base_ms * 2),
             },
+        }
+    }
+
+    /// How a running dispatcher is waited for before the deploy: every 4 poll intervals (2 s),
+    /// for at most 1,200 (10 minutes).
+    fn running_wait(&self) -> jobs::RunningWait {
+        jobs::RunningWait {
+            every: self.first_poll * 4,
+            at_most: self.first_poll * 1200,
         }
     }
 

@@ -31,9 +31,16 @@ settings record in Setup > Custom Metadata Types afterwards";
 /// Runs `sfhooks package`.
 pub fn run(args: &PackageArgs) -> anyhow::Result<u8> {
     let folder = check_out(&args.out)?;
+    let org_id = args
+        .org_id
+        .as_deref()
+        .map(mdapi::check_org_id)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("--org-id: {e}")))?;
     let secret = SecretInputs {
         file: args.secret_file.as_deref(),
         no_secret: args.no_secret,
+        org_id: org_id.as_deref(),
     };
     let built = match &args.from {
         Some(dir) => {
@@ -43,6 +50,15 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<u8> {
         None => build_from_config(&args.input, secret, args.uninstall)?,
     };
     write_atomically(&args.out, &folder, &built.bytes)?;
+    if built.unpinned {
+        eprintln!(
+            "note: the settings record is not pinned to an org (no --org-id): it delivers in \
+             whatever org it is deployed to, including a sandbox copied from that org later. \
+             `sfhooks deploy --zip {}` pins it to the org it deploys to; for a zip deployed by \
+             other means, pass --org-id 00D... (Setup > Company Information)",
+            args.out.display()
+        );
+    }
     eprintln!(
         "wrote {} ({} bytes, {})",
         args.out.display(),
@@ -68,6 +84,7 @@ pub fn build_for_deploy(
     let secret = SecretInputs {
         file: secret_file,
         no_secret,
+        org_id: None,
     };
     Ok(build_from_config(input, secret, uninstall)?.bytes)
 }
@@ -75,6 +92,8 @@ pub fn build_for_deploy(
 /// A built zip and what `run` says about it.
 struct Built {
     bytes: Vec<u8>,
+    /// The zip has a settings record without an org Id.
+    unpinned: bool,
     test_classes: Vec<String>,
     summary: &'static str,
 }
@@ -84,6 +103,8 @@ struct Built {
 struct SecretInputs<'a> {
     file: Option<&'a Path>,
     no_secret: bool,
+    /// `--org-id`, checked: pins the settings record.
+    org_id: Option<&'a str>,
 }
 
 fn build_from_config(
@@ -281,17 +302,21 @@ fn build(
             .map_err(BuildError::Tree)?;
         return Ok(Built {
             bytes,
+            unpinned: false,
             test_classes,
             summary: "uninstall: destructiveChanges.xml lists every generated component",
         });
     }
     let settings = mdapi::settings_object(tree).map_err(BuildError::Tree)?;
     let secret_value = resolve_secret(secret, instance_key, scheme).map_err(BuildError::Secret)?;
-    let record = secret_value.map(|value| SecretRecord::new(&settings, value));
+    let record = secret_value.map(|value| {
+        SecretRecord::new(&settings, value).with_org_id(secret.org_id.map(str::to_string))
+    });
     let bytes = mdapi::build_zip(tree, api_version, record.as_ref(), PackageKind::Deploy)
         .map_err(BuildError::Tree)?;
     Ok(Built {
         bytes,
+        unpinned: record.as_ref().is_some_and(|r| r.org_id().is_none()),
         test_classes,
         summary: if record.is_some() {
             "the signing secret is in its settings record"
