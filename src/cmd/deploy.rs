@@ -49,12 +49,20 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
                 exit::AUTH => "AuthError",
                 _ => "DeployError",
             };
-            let json = serde_json::json!({
+            let mut json = serde_json::json!({
                 "status": code,
                 "name": name,
                 "message": exit::message(err),
                 "hints": exit::hints(err),
             });
+            // An error after the deploy ended (restoring the jobs) still reports the deploy.
+            if let Some(report) = err.chain().find_map(|c| c.downcast_ref::<AfterTheDeploy>()) {
+                if let (Some(json), Some(extra)) = (json.as_object_mut(), report.json.as_object()) {
+                    for (key, value) in extra {
+                        json.entry(key.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+            }
             print_stdout(&format!("{json}\n"))?;
         }
     }
@@ -166,9 +174,24 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
             Waited::StillRunning(..) => jobs::Ended::Unknown,
         };
         if let Err(err) = day2.finish(&rest, ended, &ui) {
-            // The deploy's own report comes first, then the error about the jobs.
-            print_report(args, &waited, &plan, &job_id, code, Some(day2), &settings)?;
-            return Err(err);
+            if !args.json {
+                // The deploy's own report comes first, then the error about the jobs.
+                print_report(args, &waited, &plan, &job_id, code, Some(day2), &settings)?;
+                return Err(err);
+            }
+            let result = match &waited {
+                Waited::Done(r) | Waited::StillRunning(r, _) => r,
+            };
+            return Err(AfterTheDeploy {
+                json: serde_json::json!({
+                    "deployStatus": code,
+                    "result": result,
+                    "jobs": day2.to_json(),
+                    "settings": settings,
+                }),
+                err,
+            }
+            .into());
         }
     }
     print_report(
@@ -181,6 +204,26 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         &settings,
     )?;
     Ok(code)
+}
+
+/// An error that came after the deploy ended, with the deploy's report for `--json` (which
+/// prints one object, the error's, with these fields added).
+#[derive(Debug)]
+struct AfterTheDeploy {
+    json: serde_json::Value,
+    err: anyhow::Error,
+}
+
+impl std::fmt::Display for AfterTheDeploy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.err)
+    }
+}
+
+impl std::error::Error for AfterTheDeploy {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.err.as_ref())
+    }
 }
 
 /// The prefix from the configuration (for a quick deploy, which has no zip), else `--prefix`,

@@ -50,6 +50,12 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<u8> {
         None => build_from_config(&args.input, secret, args.uninstall)?,
     };
     write_atomically(&args.out, &folder, &built.bytes)?;
+    eprintln!(
+        "wrote {} ({} bytes, {})",
+        args.out.display(),
+        built.bytes.len(),
+        built.summary
+    );
     if built.unpinned {
         eprintln!(
             "note: the settings record is not pinned to an org (no --org-id): it delivers in \
@@ -59,12 +65,6 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<u8> {
             args.out.display()
         );
     }
-    eprintln!(
-        "wrote {} ({} bytes, {})",
-        args.out.display(),
-        built.bytes.len(),
-        built.summary
-    );
     if args.production {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(production_commands(&args.out, &built.test_classes).as_bytes())?;

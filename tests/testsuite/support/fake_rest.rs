@@ -40,6 +40,8 @@ pub enum Anonymous {
     Exception(String, String),
     /// An HTTP error in Salesforce's shape: status, errorCode, message.
     Refused(u16, String, String),
+    /// (In a script) what the handler makes of the body.
+    Handled,
 }
 
 /// A handler for `executeAnonymous` bodies: may change the tables, returns the outcome.
@@ -471,12 +473,14 @@ impl FakeRest {
         self.anonymous.push(apex.to_string());
         let outcome = if let Some(refusal) = self.anonymous_refusal.clone() {
             refusal
-        } else if let Some(next) = self.anonymous_script.pop_front() {
-            next
-        } else if let Some(handler) = self.anonymous_handler.as_mut() {
-            handler(apex, &mut self.tables)
         } else {
-            Anonymous::Success
+            match self.anonymous_script.pop_front() {
+                Some(Anonymous::Handled) | None => match self.anonymous_handler.as_mut() {
+                    Some(handler) => handler(apex, &mut self.tables),
+                    None => Anonymous::Success,
+                },
+                Some(next) => next,
+            }
         };
         let body = match outcome {
             Anonymous::Success => json!({"line": -1, "column": -1, "compiled": true,
@@ -489,6 +493,9 @@ impl FakeRest {
             Anonymous::Exception(message, stack) => json!({"line": 1, "column": 1,
                 "compiled": true, "success": false, "compileProblem": null,
                 "exceptionStackTrace": stack, "exceptionMessage": message}),
+            Anonymous::Handled => json!({"line": -1, "column": -1, "compiled": true,
+                "success": true, "compileProblem": null, "exceptionStackTrace": null,
+                "exceptionMessage": null}),
             Anonymous::Refused(status, code, message) => {
                 return self.answer(
                     StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
