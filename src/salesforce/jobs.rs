@@ -34,6 +34,7 @@ pub const RUNNING_STATUSES: [&str; 2] = ["Preparing", "Processing"];
 
 /// A scheduled job (`CronTrigger`) of the generated classes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScheduledJob {
     /// The CronTrigger Id (`08e…`).
     pub id: String,
@@ -54,6 +55,7 @@ pub struct ScheduledJob {
 
 /// A queued or running async job (`AsyncApexJob`, not `ScheduledApex`) of the generated classes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AsyncJob {
     /// The AsyncApexJob Id (`707…`).
     pub id: String,
@@ -74,6 +76,7 @@ impl AsyncJob {
 
 /// What the org runs of the generated classes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrgJobs {
     /// Scheduled jobs, by name.
     pub scheduled: Vec<ScheduledJob>,
@@ -107,9 +110,9 @@ impl OrgJobs {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JobsError {
-    /// A REST call failed.
+    /// A REST call failed (boxed: it is the largest variant by far).
     #[error(transparent)]
-    Rest(#[from] RestError),
+    Rest(Box<RestError>),
     /// Salesforce does not let this user run Anonymous Apex.
     #[error("Salesforce does not let this user run Anonymous Apex: {detail}")]
     NotAllowed {
@@ -140,6 +143,21 @@ pub enum JobsError {
         /// What was missing.
         detail: String,
     },
+}
+
+impl From<RestError> for JobsError {
+    fn from(err: RestError) -> Self {
+        JobsError::Rest(Box::new(err))
+    }
+}
+
+impl JobsError {
+    /// The session expired and could not be renewed (or renewing it failed): an authentication
+    /// problem, not a problem of the jobs.
+    pub fn session_ended(&self) -> bool {
+        matches!(self, JobsError::Rest(e)
+            if matches!(**e, RestError::SessionExpired { .. } | RestError::Renewal(_)))
+    }
 }
 
 /// `'text'` as an Apex (and SOQL) string literal.
@@ -328,6 +346,10 @@ pub fn pause_apex(prefix: &str, jobs: &OrgJobs) -> String {
     apex
 }
 
+/// One abort; a job that `<Prefix>Jobs.pause()` aborted a moment before, in the same
+/// transaction, or that ended meanwhile, is skipped rather than failing the whole block.
+const ABORT: &str = "try { System.abortJob(job.Id); } catch (Exception alreadyEnded) { System.debug(alreadyEnded.getMessage()); }";
+
 /// The Anonymous Apex that aborts every job of `jobs` (no pause switch): `--uninstall`.
 pub fn abort_apex(jobs: &OrgJobs) -> String {
     let mut apex = String::new();
@@ -335,7 +357,7 @@ pub fn abort_apex(jobs: &OrgJobs) -> String {
     if !crons.is_empty() {
         let _ = writeln!(
             apex,
-            "for (CronTrigger job : [SELECT Id FROM CronTrigger WHERE Id IN {}]) {{\n  System.abortJob(job.Id);\n}}",
+            "for (CronTrigger job : [SELECT Id FROM CronTrigger WHERE Id IN {}]) {{\n  {ABORT}\n}}",
             in_list(&crons)
         );
     }
@@ -348,7 +370,7 @@ pub fn abort_apex(jobs: &OrgJobs) -> String {
     if !waiting.is_empty() {
         let _ = writeln!(
             apex,
-            "for (AsyncApexJob job : [SELECT Id FROM AsyncApexJob WHERE Id IN {} AND Status IN {}]) {{\n  System.abortJob(job.Id);\n}}",
+            "for (AsyncApexJob job : [SELECT Id FROM AsyncApexJob WHERE Id IN {} AND Status IN {}]) {{\n  {ABORT}\n}}",
             in_list(&waiting),
             in_list(&WAITING_STATUSES)
         );
@@ -586,6 +608,52 @@ mod tests {
         assert_eq!(jobs().unrestorable().len(), 1);
         let through = restore_apex("Sfhooks", &jobs(), Restore::ThroughJobsClass);
         assert!(through.contains("SfhooksJobs.restore();"), "{through}");
+    }
+
+    /// ERROR and MISSING nodes of tree-sitter-sfapex in Anonymous Apex (wrapped in a method, as
+    /// Salesforce compiles it).
+    fn syntax_problems(anonymous: &str) -> Vec<String> {
+        let source = format!("public class AnonymousBlock {{ void run() {{\n{anonymous}\n}} }}");
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_sfapex::apex::LANGUAGE.into())
+            .expect("the Apex grammar loads");
+        let tree = parser.parse(&source, None).expect("a tree");
+        let mut problems = Vec::new();
+        let mut cursor = tree.walk();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            if node.is_error() || node.is_missing() {
+                problems.push(format!("{} at {:?}", node.kind(), node.start_position()));
+            }
+            stack.extend(node.children(&mut cursor));
+        }
+        problems
+    }
+
+    #[test]
+    fn the_anonymous_apex_parses() {
+        assert!(
+            !syntax_problems("System.abortJob(;").is_empty(),
+            "the check can fail"
+        );
+        let all = jobs();
+        for (what, apex) in [
+            ("pause", pause_apex("Sfhooks", &all)),
+            ("abort", abort_apex(&all)),
+            (
+                "restore",
+                restore_apex("Sfhooks", &all, Restore::BySchedule),
+            ),
+            (
+                "restore through the class",
+                restore_apex("Sfhooks", &all, Restore::ThroughJobsClass),
+            ),
+            ("schedule", schedule_sweeper_apex("Sfhooks")),
+        ] {
+            let problems = syntax_problems(&apex);
+            assert!(problems.is_empty(), "{what}: {problems:?}\n{apex}");
+        }
     }
 
     #[test]

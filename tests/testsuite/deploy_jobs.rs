@@ -267,6 +267,10 @@ fn without_the_pause_salesforce_refuses_the_scheduled_class() {
     assert!(report.contains(fake_rest::SCHEDULED_LOCK), "{report}");
     assert!(report.contains("classes/SfhooksSweeper.cls"), "{report}");
     assert!(
+        report.contains("Allow deployments of components when corresponding"),
+        "{report}"
+    );
+    assert!(
         report.contains("classes/SfhooksDispatcher.cls"),
         "the lock reaches referenced classes: {report}"
     );

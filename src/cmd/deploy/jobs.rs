@@ -382,11 +382,10 @@ impl DeployJobs {
                 err.context("the paused jobs were restored")
             }
             Err(restore_err) => {
-                let code = match &restore_err {
-                    JobsError::Rest(RestError::SessionExpired { .. } | RestError::Renewal(_)) => {
-                        exit::AUTH
-                    }
-                    _ => exit::code_for(&err).max(exit::FAILURE),
+                let code = if restore_err.session_ended() {
+                    exit::AUTH
+                } else {
+                    exit::code_for(&err).max(exit::FAILURE)
                 };
                 Hinted {
                     message: format!(
@@ -424,9 +423,10 @@ impl DeployJobs {
 
     fn cannot_restore(&self, err: JobsError, has_jobs_class: bool) -> anyhow::Error {
         let apex = self.restore_apex(has_jobs_class);
-        let code = match &err {
-            JobsError::Rest(RestError::SessionExpired { .. } | RestError::Renewal(_)) => exit::AUTH,
-            _ => exit::FAILURE,
+        let code = if err.session_ended() {
+            exit::AUTH
+        } else {
+            exit::FAILURE
         };
         Hinted {
             message: format!(
@@ -496,7 +496,7 @@ fn jobs_failed(err: JobsError, what: &str, _apex: Option<&str>) -> anyhow::Error
             code: exit::FAILURE,
         }
         .into(),
-        JobsError::Rest(RestError::SessionExpired { .. }) => Hinted {
+        e if e.session_ended() => Hinted {
             message: format!("cannot {what} the jobs of the generated classes: {}", exit::message_of(&err)),
             hint: "get a fresh access token, or authenticate with --sfdx-auth-url or the JWT flow, which sfhooks renews by itself".into(),
             code: exit::AUTH,
