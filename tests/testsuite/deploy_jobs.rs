@@ -593,3 +593,24 @@ fn package_org_id_pins_the_record_and_checks_the_id() {
     );
     assert_exit(&out, 2);
 }
+
+#[test]
+fn a_quick_deploy_pauses_and_restores_with_the_configured_prefix() {
+    let w = World::new().deployed_before();
+    let validation = w.org.seed_validation(true);
+    w.org.script(Script::succeeds());
+    let out = run(&mut w.deploy_with_token(&["--production", "--quick", &validation]));
+    assert_exit(&out, 0);
+    let bodies = w.anonymous();
+    assert_eq!(bodies.len(), 2, "pause, restore: {bodies:?}");
+    assert!(bodies[0].contains("System.abortJob"), "{}", bodies[0]);
+    assert_eq!(w.scheduled(), SWEEPERS);
+    // The lookup used the prefix of sfhooks.toml (the default), since a quick deploy has no zip.
+    let queries = w.org.with_rest(|rest| rest.queries());
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.contains("CronJobDetail.Name LIKE 'Sfhooks%'")),
+        "{queries:?}"
+    );
+}

@@ -77,7 +77,7 @@ impl DeployJobs {
         no_schedule: bool,
         ui: &Ui,
     ) -> anyhow::Result<Self> {
-        let found = jobs::lookup(rest, prefix).map_err(|e| jobs_failed(e, "look up", None))?;
+        let found = jobs::lookup(rest, prefix).map_err(|e| jobs_failed(e, "look up"))?;
         let sweeper = format!("{prefix}Sweeper");
         let first_deploy = !found.scheduled.iter().any(|j| {
             j.class_name.as_deref() == Some(sweeper.as_str()) || j.name.starts_with(&sweeper)
@@ -144,7 +144,7 @@ impl DeployJobs {
                 ));
             }
         }
-        if self.mode == Mode::Pause && self.first_deploy && !self.check_only {
+        if self.mode != Mode::Abort && self.first_deploy && !self.check_only {
             if self.no_schedule {
                 lines.push(format!(
                     "jobs: no sweeper is scheduled; --no-schedule: an admin schedules it after the deploy with the Anonymous Apex `{}`",
@@ -175,7 +175,7 @@ impl DeployJobs {
             Mode::Abort => jobs::abort_apex(&self.found),
             _ => jobs::pause_apex(&self.prefix, &self.found),
         };
-        jobs::run_apex(rest, &apex).map_err(|e| jobs_failed(e, "pause", None))?;
+        jobs::run_apex(rest, &apex).map_err(|e| jobs_failed(e, "pause"))?;
         self.paused = true;
         let verb = if self.mode == Mode::Abort {
             "aborted"
@@ -213,8 +213,7 @@ impl DeployJobs {
         let deadline = started + wait.at_most;
         loop {
             let ids: Vec<&str> = running.iter().map(String::as_str).collect();
-            let still =
-                jobs::still_running(rest, &ids).map_err(|e| jobs_failed(e, "watch", None))?;
+            let still = jobs::still_running(rest, &ids).map_err(|e| jobs_failed(e, "watch"))?;
             if still.is_empty() {
                 break;
             }
@@ -246,8 +245,7 @@ impl DeployJobs {
             std::thread::sleep(wait.every);
         }
         // A run that ended may have chained a new one before it saw the pause: abort that too.
-        let again =
-            jobs::lookup(rest, &self.prefix).map_err(|e| jobs_failed(e, "look up", None))?;
+        let again = jobs::lookup(rest, &self.prefix).map_err(|e| jobs_failed(e, "look up"))?;
         let chained = OrgJobs {
             scheduled: Vec::new(),
             async_jobs: again
@@ -259,7 +257,7 @@ impl DeployJobs {
         };
         if !chained.async_jobs.is_empty() {
             jobs::run_apex(rest, &jobs::abort_apex(&chained))
-                .map_err(|e| jobs_failed(e, "pause", None))?;
+                .map_err(|e| jobs_failed(e, "pause"))?;
             ui.note(&format!(
                 "jobs: aborted {} job(s) queued meanwhile",
                 chained.async_jobs.len()
@@ -334,7 +332,7 @@ impl DeployJobs {
             ui.note(&message);
             self.log.push(message);
         }
-        if deployed && self.mode == Mode::Pause && self.first_deploy {
+        if deployed && self.mode != Mode::Abort && self.first_deploy {
             self.schedule_sweeper(rest, ui)?;
         }
         Ok(())
@@ -484,7 +482,7 @@ fn class_exists(rest: &RestClient, name: &str) -> Result<bool, RestError> {
 }
 
 /// A jobs error before anything was paused, with the way out.
-fn jobs_failed(err: JobsError, what: &str, _apex: Option<&str>) -> anyhow::Error {
+fn jobs_failed(err: JobsError, what: &str) -> anyhow::Error {
     match &err {
         JobsError::NotAllowed { .. } => Hinted {
             message: format!("cannot {what} the jobs of the generated classes before the deploy: {}", exit::message_of(&err)),
