@@ -1,6 +1,6 @@
 //! The one integration test binary: a module per feature, each driving the real `sfhooks` binary.
 mod deploy;
-mod deploy_jobs;
+mod deploy_day2;
 mod generate;
 mod limits;
 mod listen;
