@@ -146,7 +146,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     })
     .transpose()?;
     if let Some(day2) = day2.as_mut() {
-        day2.pause(&rest, timing.running_wait(), &ui)?;
+        let interrupted = || INTERRUPTS.load(Ordering::SeqCst) != interrupts_before;
+        day2.pause(&rest, timing.running_wait(), &ui, &interrupted)?;
     }
     let outcome = deploy_and_wait(&mut conn, &plan, &timing, &ui, interrupts_before);
     let (job_id, waited) = match outcome {

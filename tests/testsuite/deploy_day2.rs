@@ -280,6 +280,7 @@ fn without_the_pause_salesforce_refuses_the_scheduled_class() {
         "{}",
         stderr(&out)
     );
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -308,6 +309,7 @@ fn a_failed_deploy_restores_the_jobs_with_the_old_code() {
         "{}",
         stderr(&out)
     );
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -321,6 +323,7 @@ fn a_canceled_deploy_restores_the_jobs() {
     assert_exit(&out, 1);
     assert_eq!(w.anonymous().len(), 2);
     assert_eq!(w.scheduled(), SWEEPERS);
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -349,6 +352,7 @@ fn uninstall_aborts_the_jobs_and_restores_none() {
         .org
         .with_rest(|rest| rest.tables.records("ApexClass").len());
     assert_eq!(left, 0);
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -365,6 +369,7 @@ fn a_validation_pauses_and_then_restores_whatever_its_outcome() {
         "{}",
         stderr(&out)
     );
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -390,6 +395,7 @@ fn a_running_dispatcher_is_waited_for_with_progress() {
     );
     // The running job was never aborted (it cannot be).
     assert!(!w.anonymous()[0].contains(&running), "{}", w.anonymous()[0]);
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -451,6 +457,7 @@ fn a_user_without_author_apex_is_told_the_two_ways_out() {
     assert!(err.contains("--allow-pending-jobs"), "{err}");
     assert!(w.org.deploys().is_empty(), "nothing is deployed");
     assert_eq!(w.scheduled(), SWEEPERS, "nothing was paused");
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -488,6 +495,7 @@ fn restoring_that_fails_after_a_successful_deploy_exits_1_with_the_apex() {
             .contains("Maximum number of scheduled jobs exceeded"),
         "{json}"
     );
+    w.assert_clean(&out);
 }
 
 /// A generated tree with the `Org_Id__c` field, in `dir/tree`.
@@ -592,6 +600,7 @@ fn package_org_id_pins_the_record_and_checks_the_id() {
         &["--org-id", fake_rest::ORG_ID, "--no-secret"],
     );
     assert_exit(&out, 2);
+    w.assert_clean(&out);
 }
 
 #[test]
@@ -613,4 +622,26 @@ fn a_quick_deploy_pauses_and_restores_with_the_configured_prefix() {
             .any(|q| q.contains("CronJobDetail.Name LIKE 'Sfhooks%'")),
         "{queries:?}"
     );
+    w.assert_clean(&out);
+}
+
+#[test]
+fn a_dispatcher_that_keeps_running_stops_the_deploy_and_restores_the_jobs() {
+    let w = World::new().deployed_before();
+    let running = w
+        .org
+        .with_rest(|rest| rest.enqueue("SfhooksDispatcher", "Queueable", "Processing", None));
+    let out = run(&mut w.deploy_with_token(&["--sandbox"]));
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("SfhooksDispatcher {running} still running after")),
+        "{err}"
+    );
+    assert!(err.contains("nothing was deployed"), "{err}");
+    assert!(err.contains("the paused jobs were restored"), "{err}");
+    assert!(w.org.deploys().is_empty(), "no deploy was started");
+    assert_eq!(w.anonymous().len(), 2, "pause, restore");
+    assert_eq!(w.scheduled(), SWEEPERS);
+    w.assert_clean(&out);
 }

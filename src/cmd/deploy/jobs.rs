@@ -167,6 +167,7 @@ impl DeployJobs {
         rest: &RestClient,
         wait: RunningWait,
         ui: &Ui,
+        interrupted: &dyn Fn() -> bool,
     ) -> anyhow::Result<()> {
         if self.found.is_empty() || self.mode == Mode::Leave {
             return Ok(());
@@ -193,7 +194,7 @@ impl DeployJobs {
         );
         ui.note(&message);
         self.log.push(message);
-        if let Err(err) = self.wait_for_running(rest, wait, ui) {
+        if let Err(err) = self.wait_for_running(rest, wait, ui, interrupted) {
             return Err(self.restore_after_error(rest, err));
         }
         Ok(())
@@ -204,6 +205,7 @@ impl DeployJobs {
         rest: &RestClient,
         wait: RunningWait,
         ui: &Ui,
+        interrupted: &dyn Fn() -> bool,
     ) -> anyhow::Result<()> {
         let mut running: Vec<String> = self.found.running().iter().map(|j| j.id.clone()).collect();
         if running.is_empty() {
@@ -211,23 +213,38 @@ impl DeployJobs {
         }
         let started = Instant::now();
         let deadline = started + wait.at_most;
+        let mut polls = 0u32;
         loop {
             let ids: Vec<&str> = running.iter().map(String::as_str).collect();
             let still = jobs::still_running(rest, &ids).map_err(|e| jobs_failed(e, "watch"))?;
             if still.is_empty() {
                 break;
             }
-            ui.note(&format!(
-                "jobs: waiting for {} to end ({} s so far, at most {} s)",
-                still
-                    .iter()
-                    .map(|j| format!("{} {}", j.class_name, j.id))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                started.elapsed().as_secs(),
-                wait.at_most.as_secs()
-            ));
-            if Instant::now() >= deadline {
+            if interrupted() {
+                return Err(Hinted {
+                    message: "interrupted (Ctrl-C) while waiting for the running dispatcher: nothing was deployed".into(),
+                    hint: "run the deploy again when you are ready".into(),
+                    code: exit::FAILURE,
+                }
+                .into());
+            }
+            // A line at the start and then every 15 looks (30 s by default), not one per look.
+            let say = polls % 15 == 0;
+            polls += 1;
+            let at_deadline = Instant::now() >= deadline;
+            if say || at_deadline {
+                ui.note(&format!(
+                    "jobs: waiting for {} to end ({} s so far, at most {} s)",
+                    still
+                        .iter()
+                        .map(|j| format!("{} {}", j.class_name, j.id))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    started.elapsed().as_secs(),
+                    wait.at_most.as_secs()
+                ));
+            }
+            if at_deadline {
                 return Err(Hinted {
                     message: format!(
                         "{} still running after {} s: nothing was deployed",
