@@ -77,7 +77,18 @@ impl DeployJobs {
         no_schedule: bool,
         ui: &Ui,
     ) -> anyhow::Result<Self> {
-        let found = jobs::lookup(rest, prefix).map_err(|e| jobs_failed(e, "look up"))?;
+        let found = match jobs::lookup(rest, prefix) {
+            Ok(found) => found,
+            // With --allow-pending-jobs the lookup only informs the plan: say why it is empty.
+            Err(err) if mode == Mode::Leave && !err.session_ended() => {
+                ui.note(&format!(
+                    "jobs: cannot look up the jobs ({}); deploying without (--allow-pending-jobs)",
+                    exit::message_of(&err)
+                ));
+                OrgJobs::default()
+            }
+            Err(err) => return Err(jobs_failed(err, "look up")),
+        };
         let sweeper = format!("{prefix}Sweeper");
         let first_deploy = !found.scheduled.iter().any(|j| {
             j.class_name.as_deref() == Some(sweeper.as_str()) || j.name.starts_with(&sweeper)
