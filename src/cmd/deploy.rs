@@ -16,8 +16,8 @@ use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
 use crate::exit::{self, AuthError, Hinted, UsageError};
-use crate::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
-use crate::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
+use sfhooks::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
+use sfhooks::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
 
 mod output;
 mod plan;
@@ -439,10 +439,10 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::plan::{job_id_arg, ZipContents};
-    use crate::salesforce::metadata::DeployStatus;
+    use sfhooks::salesforce::metadata::DeployStatus;
     #[test]
     fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
-        use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
         let given = Refused::InsecureUrl {
             what: "login URL",
             url: "http://login.example.com".into(),

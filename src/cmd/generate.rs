@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::GenerateArgs;
-use crate::config::{self, Config};
 use crate::exit;
-use crate::render::{self, SourceTree, GENERATED_HEADER};
+use sfhooks::config::{self, Config};
+use sfhooks::render::{self, SourceTree, GENERATED_HEADER};
 
 /// Runs `sfhooks generate`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
-    let config = config::load_with_out(&args.input, args.out.as_deref())?;
+    let config = config::load_with_out(&args.input.overrides(), args.out.as_deref())?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }

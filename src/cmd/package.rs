@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use base64::Engine;
 
-use crate::cli::{InputArgs, PackageArgs, SignatureScheme};
-use crate::config::{Config, Events};
+use crate::cli::{InputArgs, PackageArgs};
 use crate::exit::{self, Hinted, UsageError};
-use crate::mdapi::{self, MdapiError, PackageKind, SecretRecord, SourceTree};
-use crate::redacted::Redacted;
-use crate::webhook::wire::{MIN_SECRET_BYTES, SECRET_PREFIX};
+use sfhooks::config::{Config, Events};
+use sfhooks::mdapi::{self, MdapiError, PackageKind, SecretRecord, SourceTree};
+use sfhooks::redacted::Redacted;
+use sfhooks::scheme::SignatureScheme;
+use sfhooks::webhook::wire::{MIN_SECRET_BYTES, SECRET_PREFIX};
 
 /// The environment variable that may hold the signing secret.
 pub const SECRET_ENV: &str = "SFHOOKS_SECRET";
@@ -91,11 +92,11 @@ fn build_from_config(
     secret: SecretInputs<'_>,
     uninstall: bool,
 ) -> anyhow::Result<Built> {
-    let config = crate::config::load(input)?;
+    let config = sfhooks::config::load(&input.overrides())?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
-    let tree = crate::render::render(&config)?;
+    let tree = sfhooks::render::render(&config)?;
     let instance_key = config.signature_key.as_ref();
     build(
         &tree,
@@ -139,7 +140,7 @@ fn build_from_dir(
     let tree = mdapi::read_tree(dir).map_err(not_generated)?;
     let api_version = mdapi::api_version(&tree).map_err(not_generated)?;
     let prefix = mdapi::tree_prefix(&tree).map_err(not_generated)?;
-    crate::naming::validate_prefix(&prefix).map_err(|e| {
+    sfhooks::naming::validate_prefix(&prefix).map_err(|e| {
         not_generated(MdapiError::ForeignPrefix {
             prefix: prefix.clone(),
             reason: e.to_string(),
@@ -178,7 +179,7 @@ struct References {
 }
 
 impl References {
-    fn render(prefix: &str, api_version: &str) -> Result<Self, crate::render::RenderError> {
+    fn render(prefix: &str, api_version: &str) -> Result<Self, sfhooks::render::RenderError> {
         let config = |signature_scheme| Config {
             objects: Vec::new(),
             callback_url: url::Url::parse("https://example.invalid/")
@@ -197,8 +198,8 @@ impl References {
             warnings: Vec::new(),
         };
         Ok(References {
-            standard: crate::render::render(&config(SignatureScheme::Standard))?,
-            elements: crate::render::render(&config(SignatureScheme::Elements))?,
+            standard: sfhooks::render::render(&config(SignatureScheme::Standard))?,
+            elements: sfhooks::render::render(&config(SignatureScheme::Elements))?,
         })
     }
 
