@@ -25,3 +25,8 @@ pub mod render;
 pub mod salesforce;
 pub mod scheme;
 pub mod webhook;
+
+/// The README's Rust examples, compiled and run as doc tests (also without default features).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
