@@ -24,6 +24,8 @@ pub mod render;
 #[cfg(feature = "cli")]
 pub mod salesforce;
 pub mod scheme;
+#[cfg(feature = "cli")]
+pub mod signing_secret;
 pub mod webhook;
 
 /// The README's Rust examples, compiled and run as doc tests (also without default features).

@@ -4,6 +4,7 @@ mod generate;
 mod limits;
 mod listen;
 mod package;
+mod secret_rule;
 mod support;
 mod verify;
 mod webhook_props;
