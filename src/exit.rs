@@ -18,7 +18,7 @@ impl UsageError {
 /// Authentication with Salesforce failed. Exit code 3.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct AuthError(pub String);
+pub struct AuthFailed(pub String);
 
 /// The error and its causes on one line, `outer: cause: root`, like anyhow's `{:#}`, except that a
 /// cause whose text the line already holds is not repeated. Typed errors here put their source in
@@ -68,7 +68,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         {
             return USAGE;
         }
-        if cause.is::<AuthError>() {
+        if cause.is::<AuthFailed>() {
             return AUTH;
         }
         if let Some(h) = cause.downcast_ref::<Hinted>() {

@@ -1,4 +1,4 @@
-//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report (issue 4).
+//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report.
 //!
 //! The flow is one way: flags → a [`Plan`] (what to start, with which options; every usage error
 //! is found here, before any network call) → credentials → a session → start the job (`deploy`,
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
-use crate::exit::{self, AuthError, Hinted, UsageError};
+use crate::exit::{self, AuthFailed, Hinted, UsageError};
 use sfhooks::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
 use sfhooks::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
 
@@ -207,7 +207,7 @@ fn auth_failed(err: auth::AuthError) -> anyhow::Error {
         {
             UsageError::new(err.to_string()).into()
         }
-        other => AuthError(format!(
+        other => AuthFailed(format!(
             "authentication with Salesforce failed: {}",
             exit::message_of(&other)
         ))
@@ -243,7 +243,7 @@ impl Connection {
                 )
                 .with_context(|| format!("bad instance URL {}", session.instance_url))?;
                 match f(&self.client) {
-                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthError(format!(
+                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthFailed(format!(
                         "Salesforce refused the session that the {} just issued: {err}",
                         self.creds.flow()
                     ))

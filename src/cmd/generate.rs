@@ -20,7 +20,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
         eprintln!("warning: {warning}");
     }
     let tree = render::render(&config)?;
-    let plan = Plan::new(&config, &tree)?;
+    let plan = WritePlan::new(&config, &tree)?;
     if args.check {
         return check(&config, &plan);
     }
@@ -39,7 +39,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
 
 /// The difference between the rendered tree and the folder on disk.
 #[derive(Debug, Default)]
-struct Plan {
+struct WritePlan {
     /// (relative path, old content if any, new content)
     writes: Vec<(String, Option<String>, String)>,
     /// (relative path, old content) of generated files the configuration no longer produces.
@@ -47,8 +47,8 @@ struct Plan {
     unchanged: usize,
 }
 
-impl Plan {
-    fn new(config: &Config, tree: &SourceTree) -> anyhow::Result<Plan> {
+impl WritePlan {
+    fn new(config: &Config, tree: &SourceTree) -> anyhow::Result<WritePlan> {
         let out = &config.out_dir;
         if out.exists() && !out.is_dir() {
             return Err(exit::UsageError::new(format!(
@@ -57,7 +57,7 @@ impl Plan {
             ))
             .into());
         }
-        let mut plan = Plan::default();
+        let mut plan = WritePlan::default();
         for (rel, content) in tree {
             let path = out.join(rel);
             match read_if_exists(&path)? {
@@ -163,7 +163,7 @@ fn existing_files(root: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// `--check`: exit 0 when the folder matches, 1 with a unified diff and the fix otherwise.
-fn check(config: &Config, plan: &Plan) -> anyhow::Result<u8> {
+fn check(config: &Config, plan: &WritePlan) -> anyhow::Result<u8> {
     if plan.is_empty() {
         println!(
             "{} is up to date ({} files)",

@@ -1,4 +1,4 @@
-//! `sfhooks package`: the Metadata API zip for a sandbox, production, or an uninstall (issue 3).
+//! `sfhooks package`: the Metadata API zip for a sandbox, production, or an uninstall.
 //!
 //! The zip is built from the same validated configuration as `generate` (or, with `--from`, from
 //! a tree `generate` wrote), and the signing secret is added here, at the last moment, so it never
