@@ -25,6 +25,8 @@ pub mod render;
 pub mod salesforce;
 pub mod scheme;
 #[cfg(feature = "cli")]
+pub mod shell;
+#[cfg(feature = "cli")]
 pub mod signing_secret;
 pub mod webhook;
 

@@ -6,8 +6,8 @@
 //! `--wait` runs out or Ctrl-C cancels → report on stdout and return the exit code. The plan is
 //! built in `plan`, the progress line and the report are `output`'s; this file holds the rest.
 //!
-//! Process-wide state: a Ctrl-C counter set by the `ctrlc` handler this command installs, read by
-//! the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
+//! Process-wide state: a Ctrl-C counter, counted by a tokio signal stream (the same mechanism
+//! `listen` uses) on a thread of its own that this command starts once, read by the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -84,10 +84,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     };
 
     // Installed before the job starts, so a Ctrl-C from here on cancels it rather than killing
-    // sfhooks with a deploy running unseen. A second install (library use) is harmless.
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-    });
+    // sfhooks with a deploy running unseen.
+    count_interrupts().context("cannot install the Ctrl-C handler")?;
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
@@ -434,6 +432,34 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")
+}
+
+/// Counts every SIGINT in [`INTERRUPTS`] from now on, instead of letting it end the process.
+/// The handler is registered before this returns (a Ctrl-C right after is counted) and only once
+/// per process; the counting thread lives as long as the process.
+fn count_interrupts() -> std::io::Result<()> {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let mut interrupts = {
+        let _context = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+    };
+    std::thread::Builder::new()
+        .name("sfhooks-ctrl-c".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                while interrupts.recv().await.is_some() {
+                    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        })?;
+    let _ = INSTALLED.set(());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -206,24 +206,9 @@ fn check(config: &Config, plan: &WritePlan) -> anyhow::Result<u8> {
 
 /// The command line that was run, without `--check`, quoted for a POSIX shell.
 fn regenerate_command() -> String {
-    let mut words = vec!["sfhooks".to_string()];
-    words.extend(
-        std::env::args()
-            .skip(1)
-            .filter(|a| a != "--check")
-            .map(|a| shell_quote(&a)),
-    );
-    words.join(" ")
-}
-
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--check")
+        .collect();
+    sfhooks::shell::join(std::iter::once("sfhooks").chain(args.iter().map(String::as_str)))
 }

@@ -16,6 +16,7 @@ use sfhooks::config::{Config, Events};
 use sfhooks::mdapi::{self, MdapiError, PackageKind, SecretRecord, SourceTree};
 use sfhooks::redacted::Redacted;
 use sfhooks::scheme::SignatureScheme;
+use sfhooks::shell;
 use sfhooks::signing_secret::{self, SecretSources, SigningSecretError};
 
 /// How to get a secret, for the error that says there is none.
@@ -381,13 +382,14 @@ fn write_atomically(out: &Path, folder: &Path, bytes: &[u8]) -> anyhow::Result<(
 /// zip's root is the package itself (package.xml at the top), which is how sfhooks builds it.
 /// RunSpecifiedTests needs every test named; `--tests` is repeated once per class.
 pub fn production_commands(out: &Path, test_classes: &[String]) -> String {
-    let zip = shell_quote(&out.to_string_lossy());
+    let out = out.to_string_lossy();
+    let zip = shell::quote(&out);
     let mut sf = format!(
         "sf project deploy start --metadata-dir {zip} --single-package --test-level RunSpecifiedTests"
     );
     for class in test_classes {
         sf.push_str(" --tests ");
-        sf.push_str(&shell_quote(class));
+        sf.push_str(&shell::quote(class));
     }
     format!(
         "# Deploy to production with sfhooks (runs the generated tests):\n\
@@ -396,19 +398,6 @@ pub fn production_commands(out: &Path, test_classes: &[String]) -> String {
          unless production is your default org):\n\
          {sf}\n"
     )
-}
-
-/// Quotes a word for a POSIX shell when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]
@@ -426,12 +415,5 @@ mod tests {
             "sf project deploy start --metadata-dir 'out dir/sfhooks.zip' --single-package \
              --test-level RunSpecifiedTests --tests ATests --tests BTests\n"
         ));
-    }
-
-    #[test]
-    fn shell_quote_quotes_only_when_needed() {
-        assert_eq!(shell_quote("a/b.zip"), "a/b.zip");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }
