@@ -622,11 +622,13 @@ mod tests {
 
     #[test]
     fn verdict_codes_follow_the_salesforce_cli() {
-        let with = |status: DeployStatus, success: bool| DeployResult {
-            status,
-            success,
-            done: true,
-            ..DeployResult::default()
+        // DeployResult is the library's non-exhaustive type: set its fields on a default one.
+        let with = |status: DeployStatus, success: bool| {
+            let mut result = DeployResult::default();
+            result.status = status;
+            result.success = success;
+            result.done = true;
+            result
         };
         assert_eq!(verdict_code(&with(DeployStatus::Succeeded, true)), 0);
         assert_eq!(
