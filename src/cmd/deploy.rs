@@ -447,7 +447,11 @@ fn count_interrupts() -> std::io::Result<()> {
         .build()?;
     let mut interrupts = {
         let _context = runtime.enter();
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+        #[cfg(unix)]
+        let stream = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let stream = tokio::signal::windows::ctrl_c()?;
+        stream
     };
     std::thread::Builder::new()
         .name("sfhooks-ctrl-c".into())
