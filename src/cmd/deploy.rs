@@ -1,4 +1,4 @@
-//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report (issue 4).
+//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report.
 //!
 //! The flow is one way: flags → a [`Plan`] (what to start, with which options; every usage error
 //! is found here, before any network call) → credentials → a session → start the job (`deploy`,
@@ -6,8 +6,8 @@
 //! `--wait` runs out or Ctrl-C cancels → report on stdout and return the exit code. The plan is
 //! built in `plan`, the progress line and the report are `output`'s; this file holds the rest.
 //!
-//! Process-wide state: a Ctrl-C counter set by the `ctrlc` handler this command installs, read by
-//! the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
+//! Process-wide state: a Ctrl-C counter, counted by a tokio signal stream (the same mechanism
+//! `listen` uses) on a thread of its own that this command starts once, read by the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
-use crate::exit::{self, AuthError, Hinted, UsageError};
-use crate::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
-use crate::salesforce::metadata::{
+use crate::exit::{self, AuthFailed, Hinted, UsageError};
+use sfhooks::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
+use sfhooks::salesforce::metadata::{
     DeployResult, DeployStatus, MetadataClient, MetadataError, RetryPolicy,
 };
-use crate::salesforce::rest::RestClient;
+use sfhooks::salesforce::rest::RestClient;
 
 mod jobs;
 mod output;
@@ -86,7 +86,7 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
             http.clone(),
             session.clone(),
             Some(creds.clone()),
-            crate::salesforce::metadata::API_VERSION,
+            sfhooks::salesforce::metadata::API_VERSION,
         )
         .with_retry(timing.retry),
     );
@@ -107,10 +107,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     };
 
     // Installed before the job starts, so a Ctrl-C from here on cancels it rather than killing
-    // sfhooks with a deploy running unseen. A second install (library use) is harmless.
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-    });
+    // sfhooks with a deploy running unseen.
+    count_interrupts().context("cannot install the Ctrl-C handler")?;
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
@@ -230,11 +228,11 @@ impl std::error::Error for AfterTheDeploy {
 /// The prefix from the configuration (for a quick deploy, which has no zip), else `--prefix`,
 /// else the default.
 fn configured_prefix(args: &DeployArgs) -> String {
-    crate::config::load(&args.input)
+    sfhooks::config::load(&args.input.overrides())
         .map(|c| c.prefix)
         .ok()
         .or_else(|| args.input.prefix.clone())
-        .unwrap_or_else(|| crate::config::DEFAULT_PREFIX.to_string())
+        .unwrap_or_else(|| sfhooks::config::DEFAULT_PREFIX.to_string())
 }
 
 /// The report on stdout: one JSON object with `--json`, else the human report.
@@ -373,7 +371,7 @@ fn auth_failed(err: auth::AuthError) -> anyhow::Error {
         {
             UsageError::new(err.to_string()).into()
         }
-        other => AuthError(format!(
+        other => AuthFailed(format!(
             "authentication with Salesforce failed: {}",
             exit::message_of(&other)
         ))
@@ -388,7 +386,7 @@ struct Connection {
     client: MetadataClient,
     retry: RetryPolicy,
     /// The access token `client` uses.
-    token: crate::redacted::Redacted<String>,
+    token: sfhooks::redacted::Redacted<String>,
     /// The REST client of the same run: one renewal serves both.
     rest: std::sync::Arc<RestClient>,
 }
@@ -422,7 +420,7 @@ impl Connection {
                 )
                 .with_context(|| format!("bad instance URL {}", session.instance_url))?;
                 match f(&self.client) {
-                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthError(format!(
+                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthFailed(format!(
                         "Salesforce refused the session that the {} just issued: {err}",
                         self.creds.flow()
                     ))
@@ -624,13 +622,45 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// Counts every SIGINT in [`INTERRUPTS`] from now on, instead of letting it end the process.
+/// The handler is registered before this returns (a Ctrl-C right after is counted) and only once
+/// per process; the counting thread lives as long as the process.
+fn count_interrupts() -> std::io::Result<()> {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let mut interrupts = {
+        let _context = runtime.enter();
+        #[cfg(unix)]
+        let stream = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let stream = tokio::signal::windows::ctrl_c()?;
+        stream
+    };
+    std::thread::Builder::new()
+        .name("sfhooks-ctrl-c".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                while interrupts.recv().await.is_some() {
+                    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        })?;
+    let _ = INSTALLED.set(());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::plan::{job_id_arg, ZipContents};
-    use crate::salesforce::metadata::DeployStatus;
+    use sfhooks::salesforce::metadata::DeployStatus;
     #[test]
     fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
-        use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
         let given = Refused::InsecureUrl {
             what: "login URL",
             url: "http://login.example.com".into(),
@@ -784,11 +814,13 @@ mod tests {
 
     #[test]
     fn verdict_codes_follow_the_salesforce_cli() {
-        let with = |status: DeployStatus, success: bool| DeployResult {
-            status,
-            success,
-            done: true,
-            ..DeployResult::default()
+        // DeployResult is the library's non-exhaustive type: set its fields on a default one.
+        let with = |status: DeployStatus, success: bool| {
+            let mut result = DeployResult::default();
+            result.status = status;
+            result.success = success;
+            result.done = true;
+            result
         };
         assert_eq!(verdict_code(&with(DeployStatus::Succeeded, true)), 0);
         assert_eq!(

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::exit::{self, Hinted, UsageError};
-use crate::mdapi::{self, Pinned};
-use crate::salesforce::jobs::{self, JobsError, OrgJobs, Restore};
-use crate::salesforce::rest::{RestClient, RestError};
+use sfhooks::mdapi::{self, Pinned};
+use sfhooks::salesforce::jobs::{self, JobsError, OrgJobs, Restore};
+use sfhooks::salesforce::rest::RestClient;
 
 use super::output::Ui;
 
@@ -346,7 +346,7 @@ impl DeployJobs {
         if self.paused && !(deployed && self.mode == Mode::Abort) {
             let has_jobs_class = if deployed {
                 class_exists(rest, &jobs::jobs_class(&self.prefix))
-                    .map_err(|e| self.cannot_restore(e.into(), self.found.has_jobs_class))?
+                    .map_err(|e| self.cannot_restore(e, self.found.has_jobs_class))?
             } else {
                 self.found.has_jobs_class
             };
@@ -371,7 +371,7 @@ impl DeployJobs {
             Ok(true) => jobs::schedule_sweeper_apex(&self.prefix),
             // Code without the Jobs class (an older template) schedules through the sweeper.
             Ok(false) => format!("{}Sweeper.ensureScheduled();", self.prefix),
-            Err(e) => return Err(self.cannot_schedule(e.into())),
+            Err(e) => return Err(self.cannot_schedule(e)),
         };
         if self.no_schedule {
             let message = format!(
@@ -501,7 +501,7 @@ impl DeployJobs {
     }
 }
 
-fn class_exists(rest: &RestClient, name: &str) -> Result<bool, RestError> {
+fn class_exists(rest: &RestClient, name: &str) -> Result<bool, JobsError> {
     let query = format!(
         "SELECT Id FROM ApexClass WHERE Name = {}",
         jobs::apex_string(name)
