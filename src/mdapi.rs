@@ -21,10 +21,7 @@ mod tree;
 mod xml;
 
 pub use manifest::{collate, package_xml, Component};
-pub use tree::{
-    api_version, check_complete, check_generated, covered_triggers, read_tree, settings_object,
-    test_classes, tree_prefix,
-};
+pub use tree::{api_version, check_generated, read_tree, settings_object, tree_prefix};
 use xml::{Element, Node, XmlError};
 
 /// The Metadata API namespace every metadata file and manifest uses.
@@ -528,6 +525,31 @@ impl Converted {
         }
         self.files.insert(path, content);
         Ok(())
+    }
+}
+
+/// The Metadata API type of the component a source file belongs to (`classes/X.cls` and
+/// `classes/X.cls-meta.xml` are both `ApexClass`), from the same registry the conversion uses;
+/// `None` for a file of a kind sfhooks does not package.
+pub fn metadata_type(path: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["objects", object, file] => {
+            (*file == format!("{object}{OBJECT_SUFFIX}")).then_some(OBJECT_TYPE)
+        }
+        ["objects", _, folder, file] => CHILD_TYPES
+            .iter()
+            .find(|c| c.folder == *folder && file.ends_with(c.suffix))
+            .map(|c| c.type_name),
+        [folder, file] => FILE_TYPES
+            .iter()
+            .find(|t| {
+                t.folder == *folder
+                    && (file.ends_with(t.source_suffix)
+                        || t.meta_suffix.is_some_and(|m| file.ends_with(m)))
+            })
+            .map(|t| t.type_name),
+        _ => None,
     }
 }
 
@@ -1130,7 +1152,6 @@ mod tests {
             ("classes/PDispatcherTests.cls-meta.xml", ""),
         ]);
         assert_eq!(settings_object(&t).expect("one"), "P_Settings__mdt");
-        assert_eq!(test_classes(&t), ["PDispatcherTests"]);
         assert!(matches!(
             settings_object(&tree(&[("classes/A.cls", "")])),
             Err(MdapiError::NoSettingsType)
@@ -1138,32 +1159,11 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_triggers_the_trigger_tests_cover() {
-        let tests = "// header\n  @IsTest\n  static void it_should_run_PAccountTrigger_without_failing_the_save() {\n  static void it_should_run_PA2345678901_31e020Trigger_without_failing_the_save() {\n  // it_should_run_Bad Name_without_failing_the_save(\n";
-        let t = tree(&[("classes/PTriggersTests.cls", tests)]);
-        assert_eq!(
-            covered_triggers(&t, "P"),
-            ["PA2345678901_31e020Trigger", "PAccountTrigger"]
-        );
-        assert!(covered_triggers(&t, "Q").is_empty());
-    }
-
-    #[test]
-    fn a_tree_missing_a_reference_file_or_a_covered_trigger_is_incomplete() {
-        let reference = tree(&[("classes/PA.cls", ""), ("classes/PA.cls-meta.xml", "")]);
-        let tests = "static void it_should_run_PCaseTrigger_without_failing_the_save() {";
-        let complete = tree(&[
-            ("classes/PA.cls", ""),
-            ("classes/PA.cls-meta.xml", ""),
-            ("classes/PTriggersTests.cls", tests),
-            ("triggers/PCaseTrigger.trigger", ""),
-            ("triggers/PCaseTrigger.trigger-meta.xml", ""),
+    fn missing_files_are_counted_and_the_list_is_cut_after_five() {
+        let err = MdapiError::MissingFiles(vec![
+            "classes/PA.cls-meta.xml".to_string(),
+            "triggers/PCaseTrigger.trigger".to_string(),
         ]);
-        assert!(check_complete(&complete, &reference, "P").is_ok());
-        let mut t = complete.clone();
-        t.remove("classes/PA.cls-meta.xml");
-        t.remove("triggers/PCaseTrigger.trigger");
-        let err = check_complete(&t, &reference, "P").expect_err("incomplete");
         assert_eq!(
             err.to_string(),
             "2 files that sfhooks generates for this tree are missing: classes/PA.cls-meta.xml, \

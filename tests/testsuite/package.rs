@@ -585,6 +585,11 @@ fn the_zip_holds_every_generated_file_under_its_mdapi_name_and_type() {
         let mut expected_members = BTreeSet::from([("CustomMetadata".to_string(), record)]);
         let mut folded: Vec<(String, String, String)> = Vec::new();
         for (path, content) in &source {
+            // The manifest is reviewed with the tree but never deployed: the entry list below
+            // proves it stays out of the zip.
+            if path == sfhooks::generated::MANIFEST_FILE {
+                continue;
+            }
             let (entry, member) = sf_convert(path);
             match entry {
                 Some(entry) => {
@@ -1001,6 +1006,26 @@ fn from_refuses_trees_sfhooks_did_not_generate() {
             "no settings type",
             Box::new(move |t: &Path| std::fs::remove_dir_all(t.join(&settings_dir)).expect("rm")),
             "_Settings__mdt".into(),
+        ),
+        (
+            "no manifest",
+            Box::new(|t: &Path| {
+                std::fs::remove_file(t.join(sfhooks::generated::MANIFEST_FILE)).expect("rm")
+            }),
+            "has no .sfhooks-manifest.json: the tree was not written by this version of \
+             `sfhooks generate`"
+                .into(),
+        ),
+        (
+            "a manifest of another tree",
+            Box::new(|t: &Path| {
+                let path = t.join(sfhooks::generated::MANIFEST_FILE);
+                let text = std::fs::read_to_string(&path).expect("manifest");
+                let edited = text.replace("\"api_version\": \"63.0\"", "\"api_version\": \"62.0\"");
+                assert_ne!(edited, text, "the manifest names the API version");
+                std::fs::write(&path, edited).expect("write");
+            }),
+            "says API version 62.0, the files say 63.0".into(),
         ),
         (
             "a file sfhooks never writes",
