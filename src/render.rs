@@ -389,9 +389,9 @@ pub fn generate(config: &Config) -> Result<Generated, RenderError> {
                     let mut ctx = small.clone();
                     ctx.insert("object", object);
                     let path = format!("triggers/{}.trigger", object.trigger);
-                    render_one(&tera, template, &ctx, &mut out, path.clone())?;
+                    render_one(tera, template, &ctx, &mut out, path.clone())?;
                     render_one(
-                        &tera,
+                        tera,
                         TEMPLATE_TRIGGER_META,
                         &ctx,
                         &mut out,
@@ -401,12 +401,12 @@ pub fn generate(config: &Config) -> Result<Generated, RenderError> {
             }
             Output::Single { path, name, .. } => {
                 let is_class = path.starts_with("classes/") && path.ends_with(".cls");
-                render_one(&tera, template, &context, &mut out, path.clone())?;
+                render_one(tera, template, &context, &mut out, path.clone())?;
                 if is_class {
                     let mut ctx = small.clone();
                     ctx.insert("class_name", &name);
                     render_one(
-                        &tera,
+                        tera,
                         TEMPLATE_CLASS_META,
                         &ctx,
                         &mut out,
