@@ -550,6 +550,33 @@ mod tests {
     }
 
     #[test]
+    fn a_template_that_is_not_utf8_is_an_error_not_an_empty_file() {
+        use include_dir::{DirEntry, File};
+        static BAD: Dir<'static> = Dir::new(
+            "",
+            &[DirEntry::File(File::new(
+                "classes/Bad.cls.tera",
+                b"\xff\xfe",
+            ))],
+        );
+        let mut sources = Vec::new();
+        let err = collect(&BAD, &mut sources).expect_err("not UTF-8");
+        assert!(
+            err.to_string()
+                .contains("template classes/Bad.cls.tera is not UTF-8"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_engine_is_built_once() {
+        let first = engine().expect("builds");
+        let second = engine().expect("builds");
+        assert!(std::ptr::eq(first, second));
+        assert!(first.templates.iter().any(|t| t == TEMPLATE_TRIGGER));
+    }
+
+    #[test]
     fn owned_paths_follow_the_prefix() {
         assert!(is_owned_path("classes/SfhooksDispatcher.cls", "Sfhooks"));
         assert!(is_owned_path(
