@@ -1,4 +1,4 @@
-//! A fake Salesforce org for the deploy tests (issue 4): the OAuth token endpoint and the SOAP
+//! A fake Salesforce org for the deploy tests: the OAuth token endpoint and the SOAP
 //! Metadata API (`deploy`, `checkDeployStatus`, `cancelDeploy`, `deployRecentValidation`) on
 //! `127.0.0.1:0`, served by hyper on a tokio runtime in a background thread.
 //!
