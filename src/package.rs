@@ -336,4 +336,23 @@ mod tests {
         let err = check_tree(&generated, "Acme", "63.0").expect_err("other prefix");
         assert!(err.to_string().contains("prefix Sfhooks"), "{err}");
     }
+
+    #[test]
+    fn package_xml_decides_single_package() {
+        let nested = zip_of(&[
+            ("unpackaged/package.xml", "<Package/>"),
+            (
+                "unpackaged/classes/ATest.cls",
+                "@IsTest class ATest { @IsTest static void a() {} }",
+            ),
+        ]);
+        let contents = ZipContents::read(&nested).expect("reads");
+        assert!(!contents.single_package);
+        assert_eq!(contents.test_classes, vec!["ATest".to_string()]);
+        let none = zip_of(&[("classes/A.cls", "class A {}")]);
+        let err = ZipContents::read(&none).expect_err("no package.xml");
+        assert!(err.to_string().contains("no package.xml"), "{err}");
+        let err = ZipContents::read(b"not a zip").expect_err("not a zip");
+        assert!(err.to_string().contains("not a readable zip"), "{err}");
+    }
 }

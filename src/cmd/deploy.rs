@@ -457,30 +457,15 @@ mod tests {
 
     use super::*;
 
-    fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for (name, body) in files {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            w.write_all(body.as_bytes()).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
-
+    /// A zip sfhooks cannot deploy is bad input, exit 2 (what is read from a zip is tested in
+    /// `sfhooks::package`).
     #[test]
-    fn package_xml_decides_single_package_and_is_required() {
-        let nested = zip_of(&[
-            ("unpackaged/package.xml", "<Package/>"),
-            (
-                "unpackaged/classes/ATest.cls",
-                "@IsTest class ATest { @IsTest static void a() {} }",
-            ),
-        ]);
-        let contents = inspect_zip(&nested).unwrap();
-        assert!(!contents.single_package);
-        assert_eq!(contents.test_classes, vec!["ATest".to_string()]);
-        let none = zip_of(&[("classes/A.cls", "class A {}")]);
-        let err = inspect_zip(&none).unwrap_err();
+    fn package_xml_is_required_and_a_bad_zip_is_a_usage_error() {
+        let empty = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()))
+            .finish()
+            .unwrap()
+            .into_inner();
+        let err = inspect_zip(&empty).unwrap_err();
         assert_eq!(exit::code_for(&err), exit::USAGE);
         assert!(err.to_string().contains("no package.xml"), "{err}");
         let err = inspect_zip(b"not a zip").unwrap_err();
