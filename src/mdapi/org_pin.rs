@@ -4,8 +4,7 @@
 //!
 //! `sfhooks deploy` pins the record to the authenticated org ([`pin_org_id`]): a record without
 //! an org Id gets this org's, a record pinned to this org stays as it is, and a record pinned to
-//! another org is refused. `sfhooks package --org-id` pins it when the zip is built
-//! ([`super::SecretRecord::with_org_id`]).
+//! another org is refused. `sfhooks package --org-id` pins the zip it builds the same way.
 use std::collections::BTreeMap;
 use std::io::Read as _;
 
@@ -192,7 +191,7 @@ pub fn pin_org_id(zip: &[u8], org_id: &str) -> Result<Pinned, PinError> {
         .unwrap_or(root.children.len());
     root.children.insert(at, Node::Element(values));
     entries.insert(path, xml::write_document(&root));
-    super::write_zip(&entries)
+    super::archive::write_zip(&entries)
         .map(Pinned::Now)
         .map_err(|e| zip_err(&e))
 }
@@ -217,7 +216,7 @@ mod tests {
         if let Some(record) = record {
             entries.insert("customMetadata/P_Settings.Default.md".into(), record.into());
         }
-        super::super::write_zip(&entries).unwrap()
+        super::super::archive::write_zip(&entries).unwrap()
     }
 
     fn record_of(zip: &[u8]) -> String {
