@@ -186,10 +186,17 @@ fn no_schedule_leaves_the_sweeper_to_the_admin_with_the_line_to_run() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
     assert_eq!(json["jobs"]["firstDeploy"], true, "{json}");
     assert_eq!(json["jobs"]["sweeperScheduled"], false, "{json}");
-    assert_eq!(
-        json["jobs"]["scheduleApex"], "SfhooksJobs.scheduleSweeper();",
+    // The line the org's new code takes: the Jobs class once the templates have it, else the
+    // sweeper's own method.
+    let line = json["jobs"]["scheduleApex"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line == "SfhooksJobs.scheduleSweeper();" || line == "SfhooksSweeper.ensureScheduled();",
         "{json}"
     );
+    assert!(stderr(&out).contains(&line), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("--no-schedule: the sweeper is not scheduled; an admin"),
@@ -227,15 +234,21 @@ fn a_redeploy_pauses_the_scheduled_and_queued_jobs_and_restores_them() {
     assert!(bodies[0].contains(&admin_job), "{}", bodies[0]);
     assert!(bodies[0].contains("System.abortJob"), "{}", bodies[0]);
     assert!(bodies[0].contains(&queued), "{}", bodies[0]);
-    assert!(
-        bodies[1].contains("System.schedule('Webhook safety net', '0 5 * * * ?'"),
-        "{}",
-        bodies[1]
-    );
     // Everything is back, and the queued dispatcher was aborted rather than left to the lock.
+    // New code with the Jobs class restores the sweeper under its own four names (the admin's
+    // extra sweeper job is not doubled); code without it reschedules each paused job by name.
     let mut expected: Vec<String> = SWEEPERS.iter().map(|s| s.to_string()).collect();
-    expected.push("Webhook safety net".into());
-    expected.sort();
+    if bodies[1].contains("SfhooksJobs.restore();") {
+        assert!(!bodies[1].contains("Webhook safety net"), "{}", bodies[1]);
+    } else {
+        assert!(
+            bodies[1].contains("System.schedule('Webhook safety net', '0 5 * * * ?'"),
+            "{}",
+            bodies[1]
+        );
+        expected.push("Webhook safety net".into());
+        expected.sort();
+    }
     assert_eq!(w.scheduled(), expected);
     let status = w.org.with_rest(|rest| {
         rest.tables
@@ -485,7 +498,8 @@ fn restoring_that_fails_after_a_successful_deploy_exits_1_with_the_apex() {
     assert_eq!(json["result"]["status"], "Succeeded", "{json}");
     let hints = json["hints"].to_string();
     assert!(
-        hints.contains("System.schedule('SfhooksSweeper :00'"),
+        hints.contains("System.schedule('SfhooksSweeper :00'")
+            || hints.contains("SfhooksJobs.restore();"),
         "{json}"
     );
     assert!(
@@ -642,6 +656,50 @@ fn a_dispatcher_that_keeps_running_stops_the_deploy_and_restores_the_jobs() {
     assert!(err.contains("the paused jobs were restored"), "{err}");
     assert!(w.org.deploys().is_empty(), "no deploy was started");
     assert_eq!(w.anonymous().len(), 2, "pause, restore");
+    assert_eq!(w.scheduled(), SWEEPERS);
+    w.assert_clean(&out);
+}
+
+#[test]
+fn an_org_with_the_jobs_class_is_paused_and_restored_through_it() {
+    let w = World::new().deployed_before();
+    w.org
+        .with_rest(|rest| rest.classes_deployed(&["SfhooksJobs".to_string()], &[]));
+    w.org
+        .script(Script::polls(&[Poll::Status("Failed")]).component_failure(
+            "classes/SfhooksDispatcher.cls",
+            1,
+            1,
+            "Invalid type: Foo",
+        ));
+    let out = run(&mut w.deploy_with_token(&["--sandbox"]));
+    assert_exit(&out, 1);
+    let bodies = w.anonymous();
+    assert_eq!(bodies.len(), 2, "pause, restore: {bodies:?}");
+    // The switch a running dispatcher's chain obeys, then the aborts (which tolerate the jobs
+    // pause() already aborted).
+    assert!(bodies[0].contains("SfhooksJobs.pause();"), "{}", bodies[0]);
+    assert!(
+        bodies[0].contains("catch (Exception alreadyEnded)"),
+        "{}",
+        bodies[0]
+    );
+    // The old code is still in the org after the failure: its restore() clears the switch and
+    // schedules the sweeper under its own names.
+    assert!(
+        bodies[1].contains("SfhooksJobs.restore();"),
+        "{}",
+        bodies[1]
+    );
+    assert!(
+        !bodies[1].contains("System.schedule('SfhooksSweeper"),
+        "{}",
+        bodies[1]
+    );
+    assert!(
+        !w.org.with_rest(|rest| rest.paused()),
+        "the switch is cleared"
+    );
     assert_eq!(w.scheduled(), SWEEPERS);
     w.assert_clean(&out);
 }

@@ -56,6 +56,8 @@ pub(super) struct DeployJobs {
     /// What happened, for the JSON report.
     pub(super) log: Vec<String>,
     scheduled_sweeper: bool,
+    /// The Anonymous Apex that schedules the sweeper, once known (after the deploy).
+    schedule_line: Option<String>,
     restored: bool,
 }
 
@@ -103,6 +105,7 @@ impl DeployJobs {
             paused: false,
             log: Vec::new(),
             scheduled_sweeper: false,
+            schedule_line: None,
             restored: false,
         };
         for line in this.plan_lines() {
@@ -373,6 +376,7 @@ impl DeployJobs {
             Ok(false) => format!("{}Sweeper.ensureScheduled();", self.prefix),
             Err(e) => return Err(self.cannot_schedule(e)),
         };
+        self.schedule_line = Some(line.clone());
         if self.no_schedule {
             let message = format!(
                 "jobs: --no-schedule: the sweeper is not scheduled; an admin (the user the jobs should run as) runs the Anonymous Apex `{line}`"
@@ -494,7 +498,7 @@ impl DeployJobs {
             "restored": self.restored,
             "firstDeploy": self.first_deploy,
             "sweeperScheduled": self.scheduled_sweeper,
-            "scheduleApex": (self.first_deploy && self.no_schedule).then(|| jobs::schedule_sweeper_apex(&self.prefix)),
+            "scheduleApex": if self.no_schedule { self.schedule_line.clone() } else { None },
             "restoreApex": (self.paused && !self.restored && self.mode != Mode::Abort).then(|| self.restore_apex(self.found.has_jobs_class)),
             "log": self.log,
         })
