@@ -105,6 +105,46 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         .collect()
 }
 
+/// Maps an auth-module error to an exit code: a malformed URL on the command line is a usage
+/// error (2); anything about the credentials themselves is an authentication failure (3).
+///
+/// The exit-code types are plain messages found by [`code_for`] walking the error chain,
+/// where an anyhow *context* is invisible; so the cause is folded into the message instead.
+pub fn auth_failed(err: crate::salesforce::auth::AuthError) -> anyhow::Error {
+    use crate::salesforce::auth;
+    match err {
+        auth::AuthError::InsecureUrl { what, .. } | auth::AuthError::BadUrl { what, .. }
+            if what != auth::TOKEN_ANSWER_URL =>
+        {
+            UsageError::new(err.to_string()).into()
+        }
+        other => AuthError(format!(
+            "authentication with Salesforce failed: {}",
+            message_of(&other)
+        ))
+        .into(),
+    }
+}
+
+/// Maps a failed credential resolution (`salesforce::login::resolve`) to an exit code: flags
+/// that do not add up are a usage error (2) with a hint when the fix is known; a refused value
+/// goes through [`auth_failed`].
+pub fn credentials_failed(err: crate::salesforce::login::CredentialsError) -> anyhow::Error {
+    use crate::salesforce::login::CredentialsError;
+    match err {
+        CredentialsError::Auth(auth) => auth_failed(auth),
+        other => match other.hint() {
+            Some(hint) => Hinted {
+                message: other.to_string(),
+                hint: hint.into(),
+                code: USAGE,
+            }
+            .into(),
+            None => UsageError::new(other.to_string()).into(),
+        },
+    }
+}
+
 /// True when the error is a closed stdout (`sfhooks ... | head`), which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
@@ -121,6 +161,32 @@ mod tests {
     #[error("cannot read x.toml: {source}")]
     struct Outer {
         source: std::io::Error,
+    }
+
+    #[test]
+    fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
+        use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        let given = Refused::InsecureUrl {
+            what: "login URL",
+            url: "http://login.example.com".into(),
+        };
+        assert_eq!(code_for(&auth_failed(given)), USAGE);
+        let answered = Refused::InsecureUrl {
+            what: TOKEN_ANSWER_URL,
+            url: "http://acme.my.salesforce.com".into(),
+        };
+        assert_eq!(code_for(&auth_failed(answered)), AUTH);
+    }
+
+    #[test]
+    fn credential_flags_that_do_not_add_up_are_usage_errors_with_a_hint() {
+        use crate::salesforce::login::CredentialsError;
+        let err = credentials_failed(CredentialsError::None);
+        assert_eq!(code_for(&err), USAGE);
+        assert!(hints(&err)[0].contains("--sfdx-auth-url"));
+        let err = credentials_failed(CredentialsError::NoInstanceUrl);
+        assert_eq!(code_for(&err), USAGE);
+        assert!(hints(&err).is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
 //! and hints by `cmd::deploy`.
 pub mod auth;
+pub mod login;
 pub mod metadata;
 pub mod soap;
 
