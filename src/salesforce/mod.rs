@@ -1,4 +1,5 @@
-//! Talking to Salesforce: OAuth ([`auth`]) and the SOAP Metadata API ([`metadata`]), for
+//! Talking to Salesforce: OAuth ([`auth`]), the SOAP Metadata API ([`metadata`]) and the REST API
+//! ([`rest`], for `status`, `replay`, `poll` and the deploy's job handling), for
 //! `sfhooks deploy` (issue 4).
 //!
 //! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
@@ -6,6 +7,7 @@
 pub mod auth;
 pub mod login;
 pub mod metadata;
+pub mod rest;
 pub mod soap;
 
 /// The start of an error body, on one line, for error messages.

@@ -294,6 +294,7 @@ struct State {
     received: Vec<Received>,
     unexpected: Vec<String>,
     public_key: Vec<u8>,
+    rest: super::fake_rest::FakeRest,
 }
 
 enum Reply {
@@ -325,6 +326,7 @@ impl FakeOrg {
             received: Vec::new(),
             unexpected: Vec::new(),
             public_key: test_public_key(),
+            rest: super::fake_rest::FakeRest::default(),
         }));
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let server_state = state.clone();
@@ -463,6 +465,11 @@ impl FakeOrg {
         std::mem::take(&mut self.lock().unexpected)
     }
 
+    /// The REST side of the org (tables, scripted anonymous Apex, recorded requests).
+    pub fn with_rest<T>(&self, f: impl FnOnce(&mut super::fake_rest::FakeRest) -> T) -> T {
+        f(&mut self.lock().rest)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -505,6 +512,12 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let path = req.uri().path().to_string();
+    let (method, query) = (req.method().clone(), req.uri().query().map(str::to_string));
+    let authorization = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let content_type = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
@@ -525,6 +538,17 @@ async fn handle(
         .to_bytes();
     let body = String::from_utf8_lossy(&body).into_owned();
     let request = body.clone();
+    if path.starts_with("/services/data/") {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let State {
+            rest,
+            sessions,
+            unexpected,
+            ..
+        } = &mut *state;
+        let (query, auth) = (query.as_deref(), authorization.as_deref());
+        return Ok(rest.respond(&method, &path, query, auth, &body, sessions, unexpected));
+    }
     let reply = {
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
         state.respond(&path, &content_type, body)
