@@ -133,6 +133,7 @@ pub fn credentials_failed(err: crate::salesforce::login::CredentialsError) -> an
     use crate::salesforce::login::CredentialsError;
     match err {
         CredentialsError::Auth(auth) => auth_failed(auth),
+        err @ CredentialsError::HttpClient(_) => anyhow::Error::new(err),
         other => match other.hint() {
             Some(hint) => Hinted {
                 message: other.to_string(),
@@ -142,6 +143,34 @@ pub fn credentials_failed(err: crate::salesforce::login::CredentialsError) -> an
             .into(),
             None => UsageError::new(other.to_string()).into(),
         },
+    }
+}
+
+/// Maps a REST client error to an exit code: a session that expired and could not be renewed
+/// is an authentication failure (3), with how to get a fresh one; anything else is a failure
+/// reported by or about Salesforce (1).
+pub fn rest_failed(err: crate::salesforce::rest::RestError) -> anyhow::Error {
+    use crate::salesforce::rest::RestError;
+    match err {
+        RestError::SessionExpired { .. } => Hinted {
+            message: format!("the access token expired or was revoked: {err}"),
+            hint: "get a fresh one (e.g. `sf org display --target-org <alias> --json`, field \
+                   result.accessToken) and pass it as $SF_ACCESS_TOKEN; or authenticate with \
+                   --sfdx-auth-url or the JWT flow, which sfhooks renews by itself"
+                .into(),
+            code: AUTH,
+        }
+        .into(),
+        RestError::Renewal(_) => AuthError(message_of(&err)).into(),
+        RestError::RequestLimitExceeded { .. } => Hinted {
+            message: err.to_string(),
+            hint: "the limit is a rolling 24 hours: wait, or ask Salesforce for more (Setup > \
+                   Company Information shows the API requests of the last 24 hours)"
+                .into(),
+            code: FAILURE,
+        }
+        .into(),
+        other => anyhow::Error::new(other),
     }
 }
 

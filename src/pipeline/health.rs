@@ -121,6 +121,14 @@ pub struct GapRow {
     pub status: Option<String>,
     /// When the gap was recorded.
     pub created: Option<i64>,
+    /// `Gap_From__c`: start of the range not captured.
+    pub from: Option<i64>,
+    /// `Gap_To__c`: its end.
+    pub to: Option<i64>,
+    /// `Gap_Count__c`: changes not captured, when known.
+    pub count: Option<u64>,
+    /// `Gap_Reason__c`: `DML_ROWS`, `ENQUEUE_LIMIT`, `CPU`, `HEAP` (briefs/gap.md).
+    pub reason: Option<String>,
 }
 
 /// The outbox.
@@ -176,13 +184,18 @@ pub struct Settings {
     pub secret_set: bool,
 }
 
-/// The run-time switches Apex itself sets (a 410 answer, a sandbox copy).
+/// The run-time switches Apex itself writes: the organization default of `<Prefix>_State__c`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RuntimeState {
-    /// Delivery switched off by Apex.
-    pub delivery_stopped: bool,
-    /// Why, as Apex wrote it.
-    pub reason: Option<String>,
+    /// `Paused__c`: set by `sfhooks deploy` around a deploy (`<Prefix>Jobs.pause()`).
+    pub paused: bool,
+    /// `Delivery_Off__c`: set by a 410 Gone answer or the sandbox copy script; only an admin
+    /// clears it.
+    pub delivery_off: bool,
+    /// `Delivery_Off_Reason__c`.
+    pub delivery_off_reason: Option<String>,
+    /// `Held_Reason__c`: why the dispatcher holds delivery (an org mismatch, ...), or none.
+    pub held_reason: Option<String>,
 }
 
 /// The owner of a scheduled job.
@@ -254,6 +267,8 @@ pub struct Facts {
     pub dispatchers: Part<Vec<AsyncJob>>,
     /// The Remote Site Setting; `None` when there is none.
     pub remote_site: Part<Option<RemoteSite>>,
+    /// `Sforce-Limit-Info` of the last answer: daily API requests used and allowed.
+    pub api_usage: Option<(u64, u64)>,
 }
 
 /// What the facts are judged against.
@@ -502,16 +517,40 @@ pub fn evaluate(facts: Facts, expect: Expect) -> Report {
             let (code, message) = unreadable("the run-time switches", err, &viewer);
             add(code, message);
         }
-        Ok(Some(state)) if state.delivery_stopped => add(
-            "STOPPED_BY_APEX",
-            format!(
-                "Apex switched delivery off: {}; fix the cause, then clear it in Setup > Custom \
-                 Settings > {}",
-                state.reason.as_deref().unwrap_or("no reason recorded"),
-                names.state
-            ),
-        ),
-        Ok(_) => {}
+        Ok(Some(state)) => {
+            if state.paused {
+                add(
+                    "PAUSED",
+                    format!(
+                        "the pipeline is paused for a deploy: nothing is sent; if no `sfhooks \
+                         deploy` is running, run the Anonymous Apex `{}.restore();`",
+                        names.jobs
+                    ),
+                );
+            }
+            if state.delivery_off {
+                add(
+                    "STOPPED_BY_APEX",
+                    format!(
+                        "Apex switched delivery off: {}; fix the cause, then untick Delivery Off \
+                         in Setup > Custom Settings > {}",
+                        state
+                            .delivery_off_reason
+                            .as_deref()
+                            .unwrap_or("no reason recorded"),
+                        names.state
+                    ),
+                );
+            }
+            if let Some(held) = state
+                .held_reason
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+            {
+                add("HELD", format!("the dispatcher holds delivery: {held}"));
+            }
+        }
+        Ok(None) => {}
     }
 
     match &facts.jobs {
@@ -534,8 +573,8 @@ pub fn evaluate(facts: Facts, expect: Expect) -> Report {
                     "SWEEPER",
                     format!(
                         "{} of the 4 sweeper jobs {} not scheduled ({}): rows captured without \
-                         a dispatcher and due retries wait; run the Anonymous Apex `{}.ensureScheduled();` \
-                         or redeploy",
+                         a dispatcher and due retries wait; run the Anonymous Apex \
+                         `{}.scheduleSweeper();` as the user they should run as, or redeploy",
                         missing.len(),
                         if missing.len() == 1 { "is" } else { "are" },
                         missing
@@ -546,7 +585,7 @@ pub fn evaluate(facts: Facts, expect: Expect) -> Report {
                             })
                             .collect::<Vec<_>>()
                             .join(", "),
-                        names.sweeper
+                        names.jobs
                     ),
                 );
             }
@@ -694,6 +733,10 @@ impl Report {
                     "objectType": g.object,
                     "status": g.status,
                     "createdAt": opt_time(g.created),
+                    "from": opt_time(g.from),
+                    "to": opt_time(g.to),
+                    "count": g.count,
+                    "reason": g.reason,
                 })).collect::<Vec<_>>(),
             })
         });
@@ -711,9 +754,14 @@ impl Report {
                 })
             }
         });
-        let state = part_json(&f.state, |s| match s {
-            None => json!({"deliveryStopped": false, "reason": null}),
-            Some(s) => json!({"deliveryStopped": s.delivery_stopped, "reason": s.reason}),
+        let state = part_json(&f.state, |s| {
+            let s = s.clone().unwrap_or_default();
+            json!({
+                "paused": s.paused,
+                "deliveryOff": s.delivery_off,
+                "deliveryOffReason": s.delivery_off_reason,
+                "heldReason": s.held_reason,
+            })
         });
         let jobs = part_json(&f.jobs, |jobs| {
             Value::Array(
@@ -765,6 +813,7 @@ impl Report {
             "scheduledJobs": jobs,
             "dispatchers": dispatchers,
             "remoteSite": remote,
+            "apiUsage": f.api_usage.map(|(used, max)| json!({"used": used, "max": max})),
         })
     }
 
@@ -828,12 +877,15 @@ impl Report {
                         line(
                             "  gap",
                             format!(
-                                "{} {} recorded {}, {}",
+                                "{} {} {} from {} to {}, {} change(s) not captured; GAP event {}",
                                 gap.name,
                                 gap.object.as_deref().unwrap_or("?"),
-                                gap.created
-                                    .map(format_datetime)
-                                    .unwrap_or_else(|| "?".into()),
+                                gap.reason.as_deref().unwrap_or("?"),
+                                gap.from.map(format_datetime).unwrap_or_else(|| "?".into()),
+                                gap.to.map(format_datetime).unwrap_or_else(|| "?".into()),
+                                gap.count
+                                    .map(|c| c.to_string())
+                                    .unwrap_or_else(|| "unknown".into()),
                                 gap.status.as_deref().unwrap_or("?")
                             ),
                         );
@@ -923,14 +975,29 @@ impl Report {
         }
         match &f.state {
             Err(err) => line("switches", not_read(err)),
-            Ok(Some(s)) if s.delivery_stopped => line(
-                "switches",
-                format!(
-                    "delivery stopped by Apex: {}",
-                    s.reason.as_deref().unwrap_or("no reason recorded")
-                ),
-            ),
-            Ok(_) => line("switches", "none set by Apex".into()),
+            Ok(state) => {
+                let s = state.clone().unwrap_or_default();
+                let mut set = Vec::new();
+                if s.paused {
+                    set.push("PAUSED for a deploy".to_string());
+                }
+                if s.delivery_off {
+                    set.push(format!(
+                        "delivery OFF: {}",
+                        s.delivery_off_reason
+                            .as_deref()
+                            .unwrap_or("no reason recorded")
+                    ));
+                }
+                if let Some(held) = s.held_reason.as_deref().filter(|r| !r.trim().is_empty()) {
+                    set.push(format!("held: {held}"));
+                }
+                if set.is_empty() {
+                    line("switches", "none set by Apex".into());
+                } else {
+                    line("switches", set.join("; "));
+                }
+            }
         }
         match &f.remote_site {
             Err(err) => line("remote site", not_read(err)),
@@ -1031,6 +1098,7 @@ mod tests {
                 url: "https://hooks.example.com".into(),
                 active: true,
             })),
+            api_usage: Some((12, 15000)),
         }
     }
 
@@ -1215,8 +1283,9 @@ mod tests {
             });
         }
         facts.state = Ok(Some(RuntimeState {
-            delivery_stopped: true,
-            reason: Some("410 Gone from https://hooks.example.com/salesforce".into()),
+            delivery_off: true,
+            delivery_off_reason: Some("GONE: 410 from https://hooks.example.com/salesforce".into()),
+            ..RuntimeState::default()
         }));
         facts.remote_site = Err(Unreadable::NoAccess {
             object: "RemoteProxy".into(),
@@ -1247,13 +1316,22 @@ mod tests {
         assert!(report.reasons[1]
             .message
             .starts_with("1 gap marker in the last 24 h (Contact)"));
-        assert!(report.reasons[2].message.contains("410 Gone"));
+        assert!(report.reasons[2].message.contains("GONE: 410 from"));
         assert!(report.reasons[3].message.contains("gone@acme.com"));
         assert!(report.reasons[4].message.contains("View Setup"));
         let json = report.to_json();
         assert_eq!(json["outbox"]["gaps"], 1);
         assert_eq!(json["remoteSite"]["error"], "noAccess");
-        assert_eq!(json["runtime"]["deliveryStopped"], true);
+        assert_eq!(json["runtime"]["deliveryOff"], true);
+        let mut facts = healthy_facts();
+        facts.state = Ok(Some(RuntimeState {
+            paused: true,
+            held_reason: Some("ORG_MISMATCH: the settings record was made for org X".into()),
+            ..RuntimeState::default()
+        }));
+        let report = evaluate(facts, expect());
+        assert_eq!(codes(&report), ["PAUSED", "HELD"]);
+        assert!(report.reasons[0].message.contains("SfhooksJobs.restore();"));
     }
 
     #[test]

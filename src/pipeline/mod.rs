@@ -14,8 +14,17 @@
 //!
 //! Nothing here prints; errors are typed.
 
+pub mod gather;
 pub mod health;
 pub mod names;
 pub mod replay;
 pub mod soql;
 pub mod time;
+
+/// The value at a dotted path of a record (`CronJobDetail.Name`), `Null` when absent: Salesforce
+/// answers a relationship field as a nested object, or `null` when the lookup is empty.
+pub(crate) fn record_field<'a>(record: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    path.split('.')
+        .try_fold(record, |value, key| value.get(key))
+        .unwrap_or(&serde_json::Value::Null)
+}

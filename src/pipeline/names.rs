@@ -21,6 +21,8 @@ pub struct Names {
     pub settings: String,
     /// The run-time state hierarchy custom setting Apex writes, `<Prefix>_State__c`.
     pub state: String,
+    /// The class that pauses, restores and schedules the jobs, `<Prefix>Jobs`.
+    pub jobs: String,
     /// The dispatcher class (a Queueable), `<Prefix>Dispatcher`.
     pub dispatcher: String,
     /// The sweeper class (a Schedulable), `<Prefix>Sweeper`.
@@ -41,6 +43,7 @@ impl Names {
             outbox: format!("{prefix}_Outbox__c"),
             settings: format!("{prefix}_Settings__mdt"),
             state: format!("{prefix}_State__c"),
+            jobs: format!("{prefix}Jobs"),
             dispatcher: format!("{prefix}Dispatcher"),
             sweeper: format!("{prefix}Sweeper"),
             remote_site: format!("{prefix}_Callback"),
@@ -117,6 +120,14 @@ mod tests {
         }
         let settings = &tree[&format!("classes/{}Settings.cls", names.prefix)];
         assert!(settings.contains(&format!("RECORD_NAME = '{SETTINGS_RECORD}'")));
+        // The run-time state and the jobs class come with issue 9 (branch `apex`): checked once
+        // the templates have them.
+        if tree.contains_key(&format!("classes/{}.cls", names.jobs)) {
+            assert!(tree.contains_key(&format!("objects/{0}/{0}.object-meta.xml", names.state)));
+            let jobs = &tree[&format!("classes/{}.cls", names.jobs)];
+            assert!(jobs.contains("public static void scheduleSweeper()"));
+            assert!(jobs.contains("public static void restore()"));
+        }
         assert_eq!(names.sweeper_job(0), "AcmeSweeper :00");
         assert_eq!(names.sweeper_jobs()[3], "AcmeSweeper :45");
     }

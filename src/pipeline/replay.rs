@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::names::Names;
 use super::time::format_datetime;
+use crate::salesforce::rest::SaveResult;
 
 /// Records per sObject Collections request (the documented maximum).
 pub const BATCH_SIZE: usize = 200;
@@ -36,33 +37,6 @@ pub fn reset_record(names: &Names, id: &str, now: i64) -> Value {
     })
 }
 
-/// One record's result in an sObject Collections answer.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
-pub struct SaveResult {
-    /// The record's Id; may be missing on a failure.
-    #[serde(default)]
-    pub id: Option<String>,
-    /// Whether the update was saved.
-    pub success: bool,
-    /// Why not.
-    #[serde(default)]
-    pub errors: Vec<SaveError>,
-}
-
-/// One error of a failed record.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
-pub struct SaveError {
-    /// `statusCode`, e.g. `ENTITY_IS_DELETED`, `UNABLE_TO_LOCK_ROW`.
-    #[serde(rename = "statusCode", default)]
-    pub status_code: String,
-    /// Salesforce's message.
-    #[serde(default)]
-    pub message: String,
-    /// The fields concerned.
-    #[serde(default)]
-    pub fields: Vec<String>,
-}
-
 /// A row that could not be put back to Pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -85,34 +59,11 @@ pub struct Tally {
     pub batches: usize,
 }
 
-/// The answer did not have one result per record sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "Salesforce answered {got} results for the {sent} records of a batch, so which rows were \
-     updated is unknown; run `sfhooks status` and replay again (rows already Pending are not \
-     selected twice)"
-)]
-pub struct MismatchedResults {
-    /// Records sent.
-    pub sent: usize,
-    /// Results received.
-    pub got: usize,
-}
-
 impl Tally {
-    /// Adds one batch's results, matched to its records by position.
-    pub fn record(
-        &mut self,
-        batch: &[Candidate],
-        results: &[SaveResult],
-    ) -> Result<(), MismatchedResults> {
+    /// Adds one batch's results, matched to its records by position (the REST client has
+    /// already refused an answer with a different number of results).
+    pub fn record(&mut self, batch: &[Candidate], results: &[SaveResult]) {
         self.batches += 1;
-        if batch.len() != results.len() {
-            return Err(MismatchedResults {
-                sent: batch.len(),
-                got: results.len(),
-            });
-        }
         for (row, result) in batch.iter().zip(results) {
             if result.success {
                 self.replayed += 1;
@@ -133,7 +84,6 @@ impl Tally {
                 });
             }
         }
-        Ok(())
     }
 }
 
@@ -229,7 +179,7 @@ mod tests {
                     }
                 })
                 .collect();
-            tally.record(batch, &results).unwrap();
+            tally.record(batch, &results);
         }
         assert_eq!(tally.batches, 3);
         assert_eq!(tally.replayed, 449);
@@ -241,10 +191,6 @@ mod tests {
                     .into()
             }]
         );
-        let err = tally
-            .record(&all[..2], &[SaveResult::default()])
-            .unwrap_err();
-        assert_eq!(err, MismatchedResults { sent: 2, got: 1 });
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn newest_dead(names: &Names, limit: u32) -> String {
     format!(
         "SELECT Id, Name, Object_Type__c, Event_Type__c, Attempts__c, Last_Status_Code__c, \
          Last_Error__c, Last_Attempt_At__c, CreatedDate FROM {} WHERE Status__c = 'Dead' \
-         ORDER BY Last_Attempt_At__c DESC NULLS LAST, Id DESC LIMIT {limit}",
+         ORDER BY Last_Attempt_At__c DESC LIMIT {limit}",
         names.outbox
     )
 }
@@ -78,8 +78,9 @@ pub fn newest_dead(names: &Names, limit: u32) -> String {
 /// The newest gap markers.
 pub fn newest_gaps(names: &Names, limit: u32) -> String {
     format!(
-        "SELECT Id, Name, Object_Type__c, Status__c, CreatedDate FROM {} WHERE Event_Type__c = {} \
-         ORDER BY CreatedDate DESC, Id DESC LIMIT {limit}",
+        "SELECT Id, Name, Object_Type__c, Status__c, CreatedDate, Gap_From__c, Gap_To__c, \
+         Gap_Count__c, Gap_Reason__c FROM {} WHERE Event_Type__c = {} ORDER BY CreatedDate DESC \
+         LIMIT {limit}",
         names.outbox,
         literal(GAP_EVENT_TYPE)
     )
@@ -105,11 +106,13 @@ pub fn secret_is_set(names: &Names) -> String {
     )
 }
 
-/// The run-time switches Apex writes (a hierarchy custom setting; the org-wide row is the one
-/// whose `SetupOwnerId` is the org's Id).
+/// The run-time switches Apex writes: the hierarchy custom setting `<Prefix>_State__c`, whose
+/// organization default (the row whose `SetupOwnerId` is the org's Id) Apex reads with
+/// `getOrgDefaults()` (issue 9; `State.cls` on branch `apex`).
 pub fn runtime_state(names: &Names) -> String {
     format!(
-        "SELECT Id, SetupOwnerId, Delivery_Stopped__c, Reason__c FROM {}",
+        "SELECT Id, SetupOwnerId, Paused__c, Delivery_Off__c, Delivery_Off_Reason__c, \
+         Held_Reason__c FROM {}",
         names.state
     )
 }
@@ -119,7 +122,7 @@ pub fn runtime_state(names: &Names) -> String {
 pub fn scheduled_jobs(names: &Names) -> String {
     format!(
         "SELECT Id, State, NextFireTime, PreviousFireTime, OwnerId, CronJobDetail.Name \
-         FROM CronTrigger WHERE CronJobDetail.Name LIKE {} ORDER BY CronJobDetail.Name",
+         FROM CronTrigger WHERE CronJobDetail.Name LIKE {} ORDER BY NextFireTime",
         starts_with(&names.prefix)
     )
 }
@@ -177,7 +180,7 @@ pub fn replay_candidates(names: &Names, selection: &Selection) -> String {
     if let Some(since) = selection.since {
         soql.push_str(&format!(" AND CreatedDate >= {}", format_datetime(since)));
     }
-    soql.push_str(" ORDER BY CreatedDate, Id");
+    soql.push_str(" ORDER BY CreatedDate");
     if let Some(limit) = selection.limit {
         soql.push_str(&format!(" LIMIT {limit}"));
     }
@@ -226,7 +229,7 @@ mod tests {
         assert_eq!(
             replay_candidates(&names, &all),
             "SELECT Id, Object_Type__c, Event_Type__c, CreatedDate FROM Sfhooks_Outbox__c \
-             WHERE Status__c = 'Dead' ORDER BY CreatedDate, Id"
+             WHERE Status__c = 'Dead' ORDER BY CreatedDate"
         );
         let narrow = Selection {
             status: "Delivered",
@@ -238,7 +241,7 @@ mod tests {
             replay_candidates(&names, &narrow),
             "SELECT Id, Object_Type__c, Event_Type__c, CreatedDate FROM Sfhooks_Outbox__c \
              WHERE Status__c = 'Delivered' AND Object_Type__c = 'Contact' AND CreatedDate >= \
-             2026-11-30T00:53:20Z ORDER BY CreatedDate, Id LIMIT 450"
+             2026-11-30T00:53:20Z ORDER BY CreatedDate LIMIT 450"
         );
     }
 

@@ -6,9 +6,11 @@
 //! environment or the network: the caller passes what clap collected, and [`resolve`] returns the
 //! [`Credentials`] to log in with.
 use std::path::Path;
+use std::time::Duration;
 
 use crate::redacted::Redacted;
 use crate::salesforce::auth::{AuthError, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
+use crate::salesforce::rest::RestClient;
 
 /// The kind of org, which fixes the JWT `aud` claim (and the default login host).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +75,12 @@ pub enum CredentialsError {
     /// Nothing at all.
     #[error("no Salesforce credentials")]
     None,
-    /// A flag's value was refused (a bad URL, an unreadable key, ...).
+    /// A flag's value was refused (a bad URL, an unreadable key, ...), or signing in failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The HTTP client could not be built (no TLS backend).
+    #[error("cannot set up the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
 }
 
 impl CredentialsError {
@@ -123,6 +128,34 @@ pub fn resolve(inputs: &CredentialInputs<'_>) -> Result<Credentials, Credentials
         return Err(CredentialsError::IncompleteJwt { missing });
     }
     Err(CredentialsError::None)
+}
+
+/// The HTTP client every command that talks to an org uses: sfhooks' user agent, a bounded
+/// connect and request time.
+pub fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client, CredentialsError> {
+    reqwest::blocking::Client::builder()
+        .user_agent(concat!("sfhooks/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(30))
+        .timeout(timeout)
+        .build()
+        .map_err(CredentialsError::HttpClient)
+}
+
+/// Resolves the credentials, signs in, and returns a REST client that renews the session
+/// through the same credentials when it expires.
+pub fn connect(
+    inputs: &CredentialInputs<'_>,
+    api_version: &str,
+) -> Result<RestClient, CredentialsError> {
+    let credentials = resolve(inputs)?;
+    let http = http_client(Duration::from_secs(120))?;
+    let session = credentials.login(&http)?;
+    Ok(RestClient::new(
+        http,
+        session,
+        Some(credentials),
+        api_version,
+    ))
 }
 
 #[cfg(test)]
