@@ -29,21 +29,27 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
     if let Some(object) = &args.object {
         crate::naming::parse_object_name(object)?;
     }
-    let local_now = gather::org_now(&Default::default());
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| parse_since(s, local_now))
-        .transpose()
-        .map_err(|e| UsageError::new(format!("--since: {e}")))?;
+    // Checked before signing in; an age (`6h`) is then counted on the org's clock.
+    let since_of = |now: i64| {
+        args.since
+            .as_deref()
+            .map(|s| parse_since(s, now))
+            .transpose()
+            .map_err(|e| UsageError::new(format!("--since: {e}")))
+    };
+    since_of(gather::org_now(&Default::default()))?;
+    let client = login::connect(&args.org.credential_inputs(), &config.api_version)
+        .map_err(exit::credentials_failed)?;
+    let since = match &args.since {
+        Some(_) => since_of(gather::org_clock(&client).map_err(exit::rest_failed)?)?,
+        None => None,
+    };
     let selection = Selection {
         status: if args.delivered { "Delivered" } else { "Dead" },
         object: args.object.clone(),
         since,
         limit: args.limit,
     };
-    let client = login::connect(&args.org.credential_inputs(), &config.api_version)
-        .map_err(exit::credentials_failed)?;
     let (rows, org_now) =
         match gather::select_rows(&client, &names, &selection).map_err(exit::rest_failed)? {
             Ok(found) => found,

@@ -27,6 +27,12 @@ pub fn org_now(meta: &AnswerMeta) -> i64 {
         .unwrap_or(0)
 }
 
+/// The org's clock, read from the answer to a one-row query (so `--since 6h` means six hours
+/// of the org's time, not of this machine's).
+pub fn org_clock(client: &RestClient) -> Result<i64, RestError> {
+    Ok(org_now(&client.query(&soql::organization())?.meta))
+}
+
 /// Turns the refusals that mean "this user cannot read that" into an [`Unreadable`] part.
 fn part<T>(object: &str, result: Result<T, RestError>) -> Result<Part<T>, RestError> {
     match result {

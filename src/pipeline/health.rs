@@ -680,6 +680,8 @@ fn dead_summary(row: &DeadRow, max: usize) -> String {
         .map(|c| format!("HTTP {c}"))
         .unwrap_or_else(|| "no answer".into());
     match &row.last_error {
+        // The Apex writes "HTTP 503: ..." itself; say the status once.
+        Some(err) if err.trim_start().starts_with(&status) => shorten(err, max),
         Some(err) if !err.trim().is_empty() => format!("{status}, {}", shorten(err, max)),
         _ => status,
     }
@@ -841,7 +843,7 @@ impl Report {
             Ok(o) => {
                 let lag = o
                     .oldest("Pending")
-                    .map(|t| format!(" (oldest {} old)", format_age(f.now - t)))
+                    .map(|t| format!(" (oldest waiting {})", format_age(f.now - t)))
                     .unwrap_or_default();
                 line(
                     "outbox",

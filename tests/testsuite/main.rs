@@ -4,6 +4,8 @@ mod generate;
 mod limits;
 mod listen;
 mod package;
+mod replay;
+mod status;
 mod support;
 mod verify;
 mod webhook_props;

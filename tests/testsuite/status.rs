@@ -1,0 +1,339 @@
+//! `sfhooks status` against the fake org (issue 11): a healthy org, each kind of trouble with its
+//! reason and exit code, the JSON shape, and what is never read or printed.
+use std::process::Output;
+
+use serde_json::{json, Value};
+
+use crate::support::fake_org::{self, FakeOrg};
+use crate::support::fake_status::{self, ago, dead_row, seed_healthy, update, OUTBOX};
+use crate::support::{code, run, sfhooks, stderr, stdout};
+
+const CALLBACK: &str = "https://hooks.example.com/salesforce";
+
+fn status(org: &FakeOrg, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut cmd = sfhooks(dir.path());
+    cmd.args([
+        "status",
+        "--objects",
+        "Contact,Account",
+        "--callback-url",
+        CALLBACK,
+    ])
+    .args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
+    .arg(org.url())
+    .args(extra);
+    run(&mut cmd)
+}
+
+/// Neither the secret, nor a payload, nor the token is ever selected or printed.
+fn assert_nothing_secret(org: &FakeOrg, out: &Output) {
+    let text = format!("{}{}", stdout(out), stderr(out));
+    for secret in [
+        "NEVERPRINTED",
+        "PAYLOAD-NEVER-SHOWN",
+        fake_org::ACCESS_TOKEN,
+    ] {
+        assert!(!text.contains(secret), "{secret} printed:\n{text}");
+    }
+    for soql in org.with_rest(|r| r.queries()) {
+        let select = soql.split(" WHERE ").next().unwrap_or_default();
+        assert!(!select.contains("Secret__c"), "secret selected: {soql}");
+        assert!(!soql.contains("Payload__c"), "payload read: {soql}");
+    }
+}
+
+#[test]
+fn a_healthy_org_exits_0() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    let out = status(&org, &[]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("org         00Dfake0000000001AAA Acme"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Pending 2 (oldest waiting 30 s) · Retrying 0 · Dead 0 · Delivered 3"),
+        "{text}"
+    );
+    assert!(text.contains("sweeper     4 of 4 jobs scheduled, next 2026-12-07T12:00:00Z, owner admin@acme.example (active)"), "{text}");
+    assert!(
+        text.contains(
+            "settings    Default record, secret set, pinned to this org; capture on, delivery on"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Sfhooks_Callback https://hooks.example.com active, allows the callback URL"),
+        "{text}"
+    );
+    assert!(text.ends_with("\nhealthy\n"), "{text}");
+    assert_nothing_secret(&org, &out);
+    // The secret is found by a filter only.
+    assert!(org
+        .with_rest(|r| r.queries())
+        .iter()
+        .any(|q| q.ends_with("WHERE DeveloperName = 'Default' AND Secret__c != null")));
+}
+
+#[test]
+fn dead_rows_and_a_missing_sweeper_exit_1_with_both_reasons() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| {
+        for i in 0..3 {
+            rest.insert(OUTBOX, "a00", dead_row("Contact", 90_000 + i));
+        }
+        rest.tables
+            .records("CronTrigger")
+            .retain(|j| j["CronJobDetail"]["Name"] != "SfhooksSweeper :30");
+    });
+    let out = status(&org, &[]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\n2 things need attention:\n"), "{text}");
+    assert!(
+        text.contains("  DEAD_ROWS: 3 Dead rows in the outbox (newest: HTTP 503: Service Unavailable): fix the receiver, then `sfhooks replay --dead`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  SWEEPER: 1 of the 4 sweeper jobs is not scheduled (SfhooksSweeper :30)"),
+        "{text}"
+    );
+    assert!(text.contains("`SfhooksJobs.scheduleSweeper();`"), "{text}");
+    assert!(
+        text.contains("  dead      OB-0 Contact UPDATED after 17 attempts"),
+        "{text}"
+    );
+    assert_nothing_secret(&org, &out);
+}
+
+#[test]
+fn a_settings_record_pinned_to_another_org_needs_attention() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| {
+        update(rest, "Sfhooks_Settings__mdt", |_| true, |r| {
+            r["Org_Id__c"] = json!("00Dprod000000001AAA");
+        });
+        // What the Apex records while it holds delivery (branch apex, Settings.ORG_MISMATCH).
+        rest.insert(
+            "Sfhooks_State__c",
+            "a01",
+            json!({"SetupOwnerId": fake_status::ORG_ID, "Paused__c": false,
+                   "Delivery_Off__c": false, "Delivery_Off_Reason__c": null,
+                   "Held_Reason__c": "ORG_MISMATCH: the settings record was made for org 00Dprod000000001AAA"}),
+        );
+    });
+    let out = status(&org, &[]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("pinned to ANOTHER org 00Dprod000000001AAA"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  OTHER_ORG: the settings record is pinned to org 00Dprod000000001AAA, but this org is 00Dfake0000000001AAA: delivery is held"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  HELD: the dispatcher holds delivery: ORG_MISMATCH"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_remote_site_that_does_not_match_the_callback_url_needs_attention() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| {
+        for site in rest.tables.tooling_records("RemoteProxy") {
+            site["EndpointUrl"] = json!("https://old-hooks.example.com");
+        }
+    });
+    let out = status(&org, &[]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  REMOTE_SITE: the Remote Site Setting Sfhooks_Callback allows https://old-hooks.example.com, not the callback URL https://hooks.example.com/salesforce"),
+        "{text}"
+    );
+    let sent = org.with_rest(|r| r.requests_to("/tooling/query"));
+    assert_eq!(sent.len(), 1, "RemoteProxy is read through the Tooling API");
+}
+
+#[test]
+fn json_has_one_object_with_every_part_and_coded_reasons() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| {
+        rest.insert(OUTBOX, "a00", dead_row("Contact", 90_000));
+        let mut gap = fake_status::outbox_row("Pending", "Contact", "GAP", 600);
+        gap["Gap_From__c"] = json!(ago(700));
+        gap["Gap_To__c"] = json!(ago(600));
+        gap["Gap_Count__c"] = json!(10000);
+        gap["Gap_Reason__c"] = json!("DML_ROWS");
+        rest.insert(OUTBOX, "a00", gap);
+        update(rest, "User", |_| true, |u| u["IsActive"] = json!(false));
+        rest.insert(
+            "AsyncApexJob",
+            "707",
+            json!({"Status": "Queued", "JobType": "Queueable", "CreatedDate": ago(5),
+                   "ApexClass": {"attributes": {"type": "ApexClass"}, "Name": "SfhooksDispatcher"}}),
+        );
+    });
+    let out = status(&org, &["--json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(json["status"], 1);
+    assert_eq!(json["healthy"], false);
+    let codes: Vec<&str> = json["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["DEAD_ROWS", "GAPS", "JOB_OWNER_INACTIVE"]);
+    assert_eq!(json["checkedAt"], "2026-12-07T12:00:00Z");
+    assert_eq!(
+        json["org"],
+        json!({"id": "00Dfake0000000001AAA", "name": "Acme", "sandbox": false})
+    );
+    let outbox = &json["outbox"];
+    assert_eq!(
+        (
+            outbox["pending"].clone(),
+            outbox["dead"].clone(),
+            outbox["delivered"].clone(),
+            outbox["gaps"].clone()
+        ),
+        (json!(3), json!(1), json!(3), json!(1))
+    );
+    assert_eq!(outbox["lagSeconds"], 600);
+    assert_eq!(outbox["newestDead"][0]["lastStatusCode"], 503);
+    assert_eq!(
+        outbox["newestGaps"][0],
+        json!({"id": outbox["newestGaps"][0]["id"], "name": "OB-0", "objectType": "Contact",
+               "status": "Pending", "createdAt": "2026-12-07T11:50:00Z",
+               "from": "2026-12-07T11:48:20Z", "to": "2026-12-07T11:50:00Z",
+               "count": 10000, "reason": "DML_ROWS"})
+    );
+    assert_eq!(json["settings"]["secretSet"], true);
+    assert_eq!(json["settings"]["orgIdMatches"], true);
+    assert_eq!(json["runtime"]["paused"], false);
+    assert_eq!(json["scheduledJobs"].as_array().unwrap().len(), 4);
+    assert_eq!(json["scheduledJobs"][0]["ownerActive"], false);
+    assert_eq!(json["dispatchers"][0]["status"], "Queued");
+    assert_eq!(json["remoteSite"]["matches"], true);
+    assert_eq!(json["remoteSite"]["expected"], "https://hooks.example.com");
+    assert!(json["apiUsage"]["max"].as_u64().is_some());
+    assert_nothing_secret(&org, &out);
+}
+
+#[test]
+fn an_org_without_the_outbox_says_sfhooks_is_not_deployed() {
+    let org = FakeOrg::start();
+    org.with_rest(|rest| {
+        rest.insert(
+            "Organization",
+            "00D",
+            json!({"Id": fake_status::ORG_ID, "Name": "Empty", "IsSandbox": true}),
+        );
+    });
+    let out = status(&org, &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  NOT_DEPLOYED: sfhooks is not deployed in this org (no object Sfhooks_Outbox__c), or this user cannot see it: deploy with `sfhooks deploy`, or assign the permission set Sfhooks_Viewer"),
+        "{text}"
+    );
+    assert!(text.contains("1 thing needs attention"), "{text}");
+}
+
+#[test]
+fn switches_paused_and_off_are_reasons() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| {
+        update(rest, "Sfhooks_Settings__mdt", |_| true, |r| r["Bypass_Delivery__c"] = json!(true));
+        rest.insert(
+            "Sfhooks_State__c",
+            "a01",
+            json!({"SetupOwnerId": fake_status::ORG_ID, "Paused__c": true, "Delivery_Off__c": true,
+                   "Delivery_Off_Reason__c": "GONE: the receiver answered 410", "Held_Reason__c": null}),
+        );
+        // A user-level row is not the organization default and is ignored.
+        rest.insert(
+            "Sfhooks_State__c",
+            "a01",
+            json!({"SetupOwnerId": "005fake00000000009", "Paused__c": false, "Delivery_Off__c": false}),
+        );
+    });
+    let out = status(&org, &["--json"]);
+    assert_eq!(code(&out), 1);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let codes: Vec<&str> = json["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["DELIVERY_OFF", "PAUSED", "STOPPED_BY_APEX"]);
+    assert_eq!(
+        json["runtime"]["deliveryOffReason"],
+        "GONE: the receiver answered 410"
+    );
+}
+
+#[test]
+fn an_expired_access_token_exits_3_without_printing_it() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| rest.expire_at_request = Some(2));
+    let out = status(&org, &[]);
+    assert_eq!(code(&out), 3, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("the access token expired or was revoked"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("hint: get a fresh one"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+    assert_nothing_secret(&org, &out);
+}
+
+#[test]
+fn an_expired_session_is_renewed_through_the_sfdx_auth_url() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    org.with_rest(|rest| rest.expire_at_request = Some(3));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(sfhooks(dir.path())
+        .args(["status", "--objects", "Contact", "--callback-url", CALLBACK])
+        .env("SFDX_AUTH_URL", org.sfdx_auth_url(fake_org::REFRESH_TOKEN)));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        org.received_for("token").len(),
+        2,
+        "signed in, then renewed once"
+    );
+}
+
+#[test]
+fn watch_needs_a_terminal() {
+    let org = FakeOrg::start();
+    let out = status(&org, &["--watch"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--watch redraws a terminal"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(org.with_rest(|r| r.requests.is_empty()));
+}
