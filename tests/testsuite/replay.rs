@@ -336,3 +336,71 @@ fn nothing_to_replay_and_not_deployed() {
         stderr(&out)
     );
 }
+
+/// Runs `cmd` on a pseudo-terminal (util-linux `script`), typing `input`; `None` when `script`
+/// is not installed.
+fn on_a_terminal(cmd: &Command, dir: &std::path::Path, input: &str) -> Option<Output> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return None;
+    }
+    let quote = |w: &std::ffi::OsStr| format!("'{}'", w.to_string_lossy().replace('\'', r"'\''"));
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir)
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script.spawn().expect("script runs");
+    child
+        .stdin
+        .take()
+        .expect("a stdin pipe")
+        .write_all(input.as_bytes())
+        .expect("typed");
+    Some(child.wait_with_output().expect("script ends"))
+}
+
+#[test]
+fn on_a_terminal_many_rows_are_replayed_only_after_a_yes() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    seed_dead(&org, 150);
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = replay_cmd(&org, dir.path(), &["--dead"]);
+    let Some(out) = on_a_terminal(&cmd, dir.path(), "n\n") else {
+        return;
+    };
+    let screen = stdout(&out);
+    assert!(
+        screen.contains("replay 150 Dead rows of Sfhooks_Outbox__c (Contact 150)? [y/N]"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("replay canceled: nothing was changed"),
+        "{screen:?}"
+    );
+    assert!(patch_sizes(&org).is_empty());
+    let out = on_a_terminal(&cmd, dir.path(), "y\n").expect("script is installed");
+    let screen = stdout(&out);
+    assert!(
+        screen.contains("replayed 150 of 150 Dead rows in 1 request"),
+        "{screen:?}"
+    );
+    assert_eq!(patch_sizes(&org), [150]);
+}

@@ -337,3 +337,63 @@ fn watch_needs_a_terminal() {
     );
     assert!(org.with_rest(|r| r.requests.is_empty()));
 }
+
+#[test]
+fn watch_redraws_the_report_on_a_terminal() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "'{}' status --watch --interval 2 --objects Contact --callback-url {CALLBACK} \
+         --access-token '{}' --instance-url {}",
+        env!("CARGO_BIN_EXE_sfhooks"),
+        fake_org::ACCESS_TOKEN,
+        org.url()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env("TERM", "xterm")
+        .env_remove("HOME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut stdout = child.stdout.take().expect("a stdout pipe");
+    let mut screen = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Two redraws: the report, then the same report again after the interval.
+    while String::from_utf8_lossy(&screen)
+        .matches("\nhealthy")
+        .count()
+        < 2
+    {
+        let n = stdout.read(&mut buf).expect("read the terminal");
+        assert!(
+            n > 0,
+            "the watch ended: {}",
+            String::from_utf8_lossy(&screen)
+        );
+        screen.extend_from_slice(&buf[..n]);
+    }
+    child.kill().expect("stop script");
+    let _ = child.wait();
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(
+        screen.contains("\x1b[2J\x1b[Hsfhooks status · every 2 s · API requests today "),
+        "{screen:?}"
+    );
+    assert!(!screen.contains(fake_org::ACCESS_TOKEN), "{screen:?}");
+    let organization_reads = org
+        .with_rest(|r| r.queries())
+        .iter()
+        .filter(|q| q.contains("FROM Organization"))
+        .count();
+    assert!(organization_reads >= 2, "read again for the redraw");
+}
