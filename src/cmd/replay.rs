@@ -130,6 +130,17 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
             .into());
         }
     };
+    if tally
+        .failed
+        .iter()
+        .any(|f| f.message.starts_with("INSUFFICIENT_ACCESS") || f.message.contains("FIELD_"))
+    {
+        note(&format!(
+            "hint: rows refused for access: assign the permission set {} (it may edit Status, \
+             Attempts and Next Attempt At)",
+            names.admin_permission_set
+        ));
+    }
     let dispatcher = if tally.replayed > 0 {
         Some(start_dispatcher(&client, &names))
     } else {

@@ -56,7 +56,9 @@ pub fn organization() -> String {
 }
 
 /// The outbox by status and event type, with the oldest capture time of each group: counts,
-/// the lag (oldest Pending) and the gap markers (`Event_Type__c = 'GAP'`) in one query.
+/// the lag (oldest Pending) and the gap markers (`Event_Type__c = 'GAP'`) in one query. The
+/// answer's records are `AggregateResult`s with one field per SELECT item, named by the grouped
+/// field or the alias (SOAP/REST API Developer Guide, "AggregateResult").
 pub fn outbox_summary(names: &Names) -> String {
     format!(
         "SELECT Status__c, Event_Type__c, COUNT(Id) total, MIN(CreatedDate) oldest FROM {} \
@@ -86,7 +88,9 @@ pub fn newest_gaps(names: &Names, limit: u32) -> String {
     )
 }
 
-/// The settings record's switches and org pin (never the secret).
+/// The settings record's switches and org pin (never the secret). Custom metadata types take
+/// `=`, `!=` and `AND` in WHERE, and no GROUP BY or aggregate (SOQL and SOSL Reference, "SOQL
+/// Object Limits and Limitations", Custom metadata types): these two queries stay within that.
 pub fn settings(names: &Names) -> String {
     format!(
         "SELECT DeveloperName, Org_Id__c, Bypass_Capture__c, Bypass_Delivery__c FROM {} \

@@ -404,3 +404,38 @@ fn on_a_terminal_many_rows_are_replayed_only_after_a_yes() {
     );
     assert_eq!(patch_sizes(&org), [150]);
 }
+
+#[test]
+fn rows_refused_for_access_name_the_permission_set() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    let ids = seed_dead(&org, 2);
+    org.with_rest(|rest| {
+        for id in &ids {
+            rest.patch_failures.insert(
+                id.clone(),
+                (
+                    "INSUFFICIENT_ACCESS_OR_READONLY".into(),
+                    "insufficient access rights on object id".into(),
+                ),
+            );
+        }
+    });
+    let out = replay(&org, &["--dead"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("replayed 0 of 2 Dead rows in 1 request; 2 refused:\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out)
+            .contains("hint: rows refused for access: assign the permission set Sfhooks_Admin"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        org.with_rest(|r| r.anonymous.is_empty()),
+        "nothing to deliver, no dispatcher"
+    );
+}
