@@ -447,6 +447,12 @@ impl RestClient {
             .clone()
     }
 
+    /// Replaces the session, for a caller that renewed it elsewhere (the Metadata API client of
+    /// the same deploy), so that this client does not renew it a second time.
+    pub fn set_session(&self, session: Session) {
+        *self.session.write().unwrap_or_else(|p| p.into_inner()) = session;
+    }
+
     /// The org's instance URL.
     pub fn instance_url(&self) -> Url {
         self.session().instance_url
