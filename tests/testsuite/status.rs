@@ -397,3 +397,23 @@ fn watch_redraws_the_report_on_a_terminal() {
         .count();
     assert!(organization_reads >= 2, "read again for the redraw");
 }
+
+#[test]
+fn an_org_deployed_by_an_older_sfhooks_is_told_to_redeploy() {
+    let org = FakeOrg::start();
+    seed_healthy(&org);
+    // Before issue 9 there was no run-time state setting.
+    org.with_rest(|rest| rest.tables.data.remove("Sfhooks_State__c"));
+    let out = status(&org, &["--json"]);
+    assert_eq!(code(&out), 1);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["reasons"][0]["code"], "OUTDATED");
+    let message = json["reasons"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("cannot read the run-time switches: INVALID_TYPE: sObject type 'Sfhooks_State__c' is not supported"), "{message}");
+    assert!(
+        message.ends_with("the org has an older sfhooks: redeploy with `sfhooks deploy`"),
+        "{message}"
+    );
+    assert_eq!(json["runtime"]["error"], "missing");
+    assert_eq!(json["reasons"].as_array().unwrap().len(), 1);
+}
