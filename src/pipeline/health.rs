@@ -607,9 +607,26 @@ pub fn evaluate(facts: Facts, expect: Expect) -> Report {
         }
     }
 
-    if let Err(err) = &facts.dispatchers {
-        let (code, message) = unreadable("the dispatcher jobs", err, &setup);
-        add(code, message);
+    match &facts.dispatchers {
+        Err(err) => {
+            let (code, message) = unreadable("the dispatcher jobs", err, &setup);
+            add(code, message);
+        }
+        Ok(jobs) => {
+            // One chain at a time (issue 9 section 4): a queued next link beside a running one is
+            // normal, two running at once send the same rows twice.
+            let running = jobs.iter().filter(|j| j.status == "Processing").count();
+            if running > 1 {
+                add(
+                    "CHAINS",
+                    format!(
+                        "{running} dispatchers are running at once: they send the same rows and \
+                         overwrite each other's outcomes; redeploy the current sfhooks, which \
+                         keeps one chain"
+                    ),
+                );
+            }
+        }
     }
 
     let origin = remote_site_origin(&expect.callback_url);
@@ -1334,6 +1351,20 @@ mod tests {
         let report = evaluate(facts, expect());
         assert_eq!(codes(&report), ["PAUSED", "HELD"]);
         assert!(report.reasons[0].message.contains("SfhooksJobs.restore();"));
+    }
+
+    #[test]
+    fn two_running_dispatchers_are_a_reason_a_queued_next_one_is_not() {
+        let job = |status: &str| AsyncJob {
+            status: status.into(),
+            ..AsyncJob::default()
+        };
+        let mut facts = healthy_facts();
+        facts.dispatchers = Ok(vec![job("Processing"), job("Queued")]);
+        assert!(evaluate(facts, expect()).healthy());
+        let mut facts = healthy_facts();
+        facts.dispatchers = Ok(vec![job("Processing"), job("Processing")]);
+        assert_eq!(codes(&evaluate(facts, expect())), ["CHAINS"]);
     }
 
     #[test]
