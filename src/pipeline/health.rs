@@ -349,8 +349,13 @@ pub fn evaluate(facts: Facts, expect: Expect) -> Report {
     let names = &expect.names;
     let mut add = |code: &'static str, message: String| reasons.push(Reason { code, message });
 
-    // Without the outbox nothing else is worth judging: one reason says what to do.
-    if let Err(Unreadable::Missing { .. }) = &facts.outbox {
+    // A missing object is no sfhooks at all: one reason says what to do. A missing field
+    // (INVALID_FIELD) is an older sfhooks, judged below with the other parts.
+    let missing_object = matches!(
+        &facts.outbox,
+        Err(Unreadable::Missing { detail, .. }) if !detail.starts_with("INVALID_FIELD")
+    );
+    if missing_object {
         add(
             "NOT_DEPLOYED",
             format!(
@@ -1274,6 +1279,14 @@ mod tests {
             .message
             .contains("sfhooks is not deployed in this org"));
         assert!(report.reasons[0].message.contains("Sfhooks_Viewer"));
+        let mut facts = healthy_facts();
+        facts.outbox = Err(Unreadable::Missing {
+            object: "Sfhooks_Outbox__c".into(),
+            detail: "INVALID_FIELD: No such column 'Event_Type__c'".into(),
+        });
+        let report = evaluate(facts, expect());
+        assert_eq!(codes(&report), ["OUTDATED"]);
+        assert!(report.reasons[0].message.contains("older sfhooks"));
     }
 
     #[test]
