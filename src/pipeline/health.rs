@@ -1245,26 +1245,6 @@ mod tests {
     }
 
     #[test]
-    fn the_origin_is_written_as_the_generated_remote_site_writes_it() {
-        for callback in [
-            "https://hooks.example.com/salesforce",
-            "https://hooks.example.com:8443/a/b?x=1",
-        ] {
-            let input = crate::cli::InputArgs {
-                objects: Some(vec!["Contact".into()]),
-                callback_url: Some(callback.into()),
-                ..Default::default()
-            };
-            let config = crate::config::load(&input).unwrap();
-            let tree = crate::render::render(&config).unwrap();
-            let site = &tree["remoteSiteSettings/Sfhooks_Callback.remoteSite-meta.xml"];
-            let origin = remote_site_origin(&config.callback_url);
-            assert!(site.contains(&format!("<url>{origin}</url>")), "{site}");
-            assert!(remote_site_allows(&origin, &config.callback_url));
-        }
-    }
-
-    #[test]
     fn without_the_outbox_one_reason_says_sfhooks_is_not_deployed() {
         let mut facts = healthy_facts();
         facts.outbox = Err(Unreadable::Missing {

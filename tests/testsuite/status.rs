@@ -417,3 +417,77 @@ fn an_org_deployed_by_an_older_sfhooks_is_told_to_redeploy() {
     assert_eq!(json["runtime"]["error"], "missing");
     assert_eq!(json["reasons"].as_array().unwrap().len(), 1);
 }
+
+/// The names `status` and `replay` look for are the ones `generate` writes, and the Remote
+/// Site origin they expect is the one the generated Remote Site Setting allows.
+#[test]
+fn the_names_looked_for_are_the_generated_ones() {
+    use sfhooks::pipeline::health::{remote_site_allows, remote_site_origin};
+    use sfhooks::pipeline::names::{Names, SETTINGS_RECORD, SWEEPER_MINUTES};
+    for callback in [
+        "https://hooks.example.com/salesforce",
+        "https://hooks.example.com:8443/a/b?x=1",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(sfhooks(dir.path())
+            .args(["generate", "--objects", "Contact", "--prefix", "Acme"])
+            .args(["--callback-url", callback, "--out", "tree"]));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let tree = dir.path().join("tree");
+        let read = |path: &str| {
+            std::fs::read_to_string(tree.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        let names = Names::new("Acme");
+        for path in [
+            format!("objects/{0}/{0}.object-meta.xml", names.outbox),
+            format!("objects/{0}/{0}.object-meta.xml", names.settings),
+            format!("classes/{}.cls", names.dispatcher),
+            format!(
+                "permissionsets/{}.permissionset-meta.xml",
+                names.viewer_permission_set
+            ),
+            format!(
+                "permissionsets/{}.permissionset-meta.xml",
+                names.admin_permission_set
+            ),
+        ] {
+            assert!(tree.join(&path).is_file(), "{path} is not generated");
+        }
+        let sweeper = read(&format!("classes/{}.cls", names.sweeper));
+        assert!(
+            sweeper.contains(&format!("JOB_NAME = '{}'", names.sweeper)),
+            "{sweeper}"
+        );
+        assert!(
+            sweeper.contains("JOB_NAME + ' :' + String.valueOf(minute).leftPad(2, '0')"),
+            "the sweeper's job names changed: update Names::sweeper_job"
+        );
+        for minute in SWEEPER_MINUTES {
+            assert!(
+                sweeper.contains(&format!("    {minute},"))
+                    || sweeper.contains(&format!("    {minute}\n"))
+            );
+        }
+        let settings = read(&format!("classes/{}Settings.cls", names.prefix));
+        assert!(settings.contains(&format!("RECORD_NAME = '{SETTINGS_RECORD}'")));
+        // The run-time state and the jobs class come with issue 9 (branch apex): checked once
+        // the templates have them.
+        let jobs = tree.join(format!("classes/{}.cls", names.jobs));
+        if jobs.is_file() {
+            assert!(tree
+                .join(format!("objects/{0}/{0}.object-meta.xml", names.state))
+                .is_file());
+            let jobs = std::fs::read_to_string(jobs).unwrap();
+            assert!(jobs.contains("public static void scheduleSweeper()"));
+            assert!(jobs.contains("public static void restore()"));
+        }
+        let site = read(&format!(
+            "remoteSiteSettings/{}.remoteSite-meta.xml",
+            names.remote_site
+        ));
+        let url = url::Url::parse(callback).unwrap();
+        let origin = remote_site_origin(&url);
+        assert!(site.contains(&format!("<url>{origin}</url>")), "{site}");
+        assert!(remote_site_allows(&origin, &url));
+    }
+}
