@@ -1,26 +1,7 @@
-//! Exit codes, and how errors map to them.
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | a check failed, or Salesforce reported a failed/canceled deploy |
-//! | 2 | usage, configuration or bad input |
-//! | 3 | authentication with Salesforce failed |
-//! | 68 | deploy partially succeeded (as the Salesforce CLI) |
-//! | 69 | deploy still running when `--wait` ran out (as the Salesforce CLI) |
+//! How the binary's errors map to exit codes and to the `error:`/`hint:` lines it prints.
+//! The codes themselves are defined once, in the library's `exit_code`.
 
-/// Success.
-pub const OK: u8 = 0;
-/// A check failed, or Salesforce reported a failure.
-pub const FAILURE: u8 = 1;
-/// Usage, configuration or bad input.
-pub const USAGE: u8 = 2;
-/// Authentication failed.
-pub const AUTH: u8 = 3;
-/// Deploy succeeded partially.
-pub const PARTIAL: u8 = 68;
-/// Deploy still running when the wait ran out.
-pub const STILL_RUNNING: u8 = 69;
+pub use sfhooks::exit_code::{AUTH, FAILURE, OK, PARTIAL, STILL_RUNNING, USAGE};
 
 /// Bad input from the user: wrong flags, bad config, unreadable files. Exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +18,7 @@ impl UsageError {
 /// Authentication with Salesforce failed. Exit code 3.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct AuthError(pub String);
+pub struct AuthFailed(pub String);
 
 /// The error and its causes on one line, `outer: cause: root`, like anyhow's `{:#}`, except that a
 /// cause whose text the line already holds is not repeated. Typed errors here put their source in
@@ -81,13 +62,13 @@ pub struct Hinted {
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<UsageError>()
-            || cause.is::<crate::config::ConfigError>()
-            || cause.is::<crate::naming::NameError>()
+            || cause.is::<sfhooks::config::ConfigError>()
+            || cause.is::<sfhooks::naming::NameError>()
             || cause.is::<clap::Error>()
         {
             return USAGE;
         }
-        if cause.is::<AuthError>() {
+        if cause.is::<AuthFailed>() {
             return AUTH;
         }
         if let Some(h) = cause.downcast_ref::<Hinted>() {
@@ -110,15 +91,15 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
 ///
 /// The exit-code types are plain messages found by [`code_for`] walking the error chain,
 /// where an anyhow *context* is invisible; so the cause is folded into the message instead.
-pub fn auth_failed(err: crate::salesforce::auth::AuthError) -> anyhow::Error {
-    use crate::salesforce::auth;
+pub fn auth_failed(err: sfhooks::salesforce::auth::AuthError) -> anyhow::Error {
+    use sfhooks::salesforce::auth;
     match err {
         auth::AuthError::InsecureUrl { what, .. } | auth::AuthError::BadUrl { what, .. }
             if what != auth::TOKEN_ANSWER_URL =>
         {
             UsageError::new(err.to_string()).into()
         }
-        other => AuthError(format!(
+        other => AuthFailed(format!(
             "authentication with Salesforce failed: {}",
             message_of(&other)
         ))
@@ -129,8 +110,8 @@ pub fn auth_failed(err: crate::salesforce::auth::AuthError) -> anyhow::Error {
 /// Maps a failed credential resolution (`salesforce::login::resolve`) to an exit code: flags
 /// that do not add up are a usage error (2) with a hint when the fix is known; a refused value
 /// goes through [`auth_failed`].
-pub fn credentials_failed(err: crate::salesforce::login::CredentialsError) -> anyhow::Error {
-    use crate::salesforce::login::CredentialsError;
+pub fn credentials_failed(err: sfhooks::salesforce::login::CredentialsError) -> anyhow::Error {
+    use sfhooks::salesforce::login::CredentialsError;
     match err {
         CredentialsError::Auth(auth) => auth_failed(auth),
         err @ CredentialsError::HttpClient(_) => anyhow::Error::new(err),
@@ -149,8 +130,8 @@ pub fn credentials_failed(err: crate::salesforce::login::CredentialsError) -> an
 /// Maps a REST client error to an exit code: a session that expired and could not be renewed
 /// is an authentication failure (3), with how to get a fresh one; anything else is a failure
 /// reported by or about Salesforce (1).
-pub fn rest_failed(err: crate::salesforce::rest::RestError) -> anyhow::Error {
-    use crate::salesforce::rest::RestError;
+pub fn rest_failed(err: sfhooks::salesforce::rest::RestError) -> anyhow::Error {
+    use sfhooks::salesforce::rest::RestError;
     match err {
         RestError::SessionExpired { .. } => Hinted {
             message: format!("the access token expired or was revoked: {err}"),
@@ -161,7 +142,7 @@ pub fn rest_failed(err: crate::salesforce::rest::RestError) -> anyhow::Error {
             code: AUTH,
         }
         .into(),
-        RestError::Renewal(_) => AuthError(message_of(&err)).into(),
+        RestError::Renewal(_) => AuthFailed(message_of(&err)).into(),
         RestError::RequestLimitExceeded { .. } => Hinted {
             message: err.to_string(),
             hint: "the limit is a rolling 24 hours: wait, or ask Salesforce for more (Setup > \
@@ -194,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
-        use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
         let given = Refused::InsecureUrl {
             what: "login URL",
             url: "http://login.example.com".into(),
@@ -209,7 +190,7 @@ mod tests {
 
     #[test]
     fn credential_flags_that_do_not_add_up_are_usage_errors_with_a_hint() {
-        use crate::salesforce::login::CredentialsError;
+        use sfhooks::salesforce::login::CredentialsError;
         let err = credentials_failed(CredentialsError::None);
         assert_eq!(code_for(&err), USAGE);
         assert!(hints(&err)[0].contains("--sfdx-auth-url"));

@@ -10,9 +10,9 @@ use include_dir::{include_dir, Dir};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::cli::SignatureScheme;
 use crate::config::{Config, Events};
 use crate::naming;
+use crate::scheme::SignatureScheme;
 use crate::webhook::wire::{Wire, WIRE};
 
 /// The generated tree: path relative to the SFDX source folder, with `/` separators -> content.

@@ -1,4 +1,4 @@
-//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report (issue 4).
+//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report.
 //!
 //! The flow is one way: flags → a [`Plan`] (what to start, with which options; every usage error
 //! is found here, before any network call) → credentials → a session → start the job (`deploy`,
@@ -6,8 +6,8 @@
 //! `--wait` runs out or Ctrl-C cancels → report on stdout and return the exit code. The plan is
 //! built in `plan`, the progress line and the report are `output`'s; this file holds the rest.
 //!
-//! Process-wide state: a Ctrl-C counter set by the `ctrlc` handler this command installs, read by
-//! the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
+//! Process-wide state: a Ctrl-C counter, counted by a tokio signal stream (the same mechanism
+//! `listen` uses) on a thread of its own that this command starts once, read by the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
-use crate::exit::{self, auth_failed, AuthError, Hinted, UsageError};
-use crate::salesforce::auth::Credentials;
-use crate::salesforce::login::{self, CredentialInputs, OrgKind};
-use crate::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
+use crate::exit::{self, auth_failed, AuthFailed, Hinted, UsageError};
+use sfhooks::salesforce::auth::Credentials;
+use sfhooks::salesforce::login::{self, CredentialInputs, OrgKind};
+use sfhooks::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
 
 mod output;
 mod plan;
@@ -85,10 +85,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     };
 
     // Installed before the job starts, so a Ctrl-C from here on cancels it rather than killing
-    // sfhooks with a deploy running unseen. A second install (library use) is harmless.
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-    });
+    // sfhooks with a deploy running unseen.
+    count_interrupts().context("cannot install the Ctrl-C handler")?;
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
@@ -194,7 +192,7 @@ impl Connection {
                 )
                 .with_context(|| format!("bad instance URL {}", session.instance_url))?;
                 match f(&self.client) {
-                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthError(format!(
+                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthFailed(format!(
                         "Salesforce refused the session that the {} just issued: {err}",
                         self.creds.flow()
                     ))
@@ -387,11 +385,43 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// Counts every SIGINT in [`INTERRUPTS`] from now on, instead of letting it end the process.
+/// The handler is registered before this returns (a Ctrl-C right after is counted) and only once
+/// per process; the counting thread lives as long as the process.
+fn count_interrupts() -> std::io::Result<()> {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let mut interrupts = {
+        let _context = runtime.enter();
+        #[cfg(unix)]
+        let stream = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let stream = tokio::signal::windows::ctrl_c()?;
+        stream
+    };
+    std::thread::Builder::new()
+        .name("sfhooks-ctrl-c".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                while interrupts.recv().await.is_some() {
+                    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        })?;
+    let _ = INSTALLED.set(());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::plan::{job_id_arg, ZipContents};
     use super::*;
-    use crate::salesforce::metadata::DeployStatus;
+    use sfhooks::salesforce::metadata::DeployStatus;
 
     fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -532,11 +562,13 @@ mod tests {
 
     #[test]
     fn verdict_codes_follow_the_salesforce_cli() {
-        let with = |status: DeployStatus, success: bool| DeployResult {
-            status,
-            success,
-            done: true,
-            ..DeployResult::default()
+        // DeployResult is the library's non-exhaustive type: set its fields on a default one.
+        let with = |status: DeployStatus, success: bool| {
+            let mut result = DeployResult::default();
+            result.status = status;
+            result.success = success;
+            result.done = true;
+            result
         };
         assert_eq!(verdict_code(&with(DeployStatus::Succeeded, true)), 0);
         assert_eq!(

@@ -1,4 +1,4 @@
-//! `sfhooks package`: the Metadata API zip for a sandbox, production, or an uninstall (issue 3).
+//! `sfhooks package`: the Metadata API zip for a sandbox, production, or an uninstall.
 //!
 //! The zip is built from the same validated configuration as `generate` (or, with `--from`, from
 //! a tree `generate` wrote), and the signing secret is added here, at the last moment, so it never
@@ -9,19 +9,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use base64::Engine;
 
-use crate::cli::{InputArgs, PackageArgs, SignatureScheme};
-use crate::config::{Config, Events};
+use crate::cli::{InputArgs, PackageArgs};
 use crate::exit::{self, Hinted, UsageError};
-use crate::mdapi::{self, MdapiError, PackageKind, SecretRecord, SourceTree};
-use crate::redacted::Redacted;
-use crate::webhook::wire::{MIN_SECRET_BYTES, SECRET_PREFIX};
-
-/// The environment variable that may hold the signing secret.
-pub const SECRET_ENV: &str = "SFHOOKS_SECRET";
-/// The settings field holding the secret is a Text(255).
-pub const MAX_SECRET_CHARS: usize = 255;
+use sfhooks::config::{Config, Events};
+use sfhooks::mdapi::{self, MdapiError, PackageKind, SecretRecord, SourceTree};
+use sfhooks::redacted::Redacted;
+use sfhooks::scheme::SignatureScheme;
+use sfhooks::shell;
+use sfhooks::signing_secret::{self, SecretSources, SigningSecretError};
 
 /// How to get a secret, for the error that says there is none.
 const NO_SECRET_HINT: &str = "make one with `sfhooks secret > secret.txt` and pass \
@@ -91,11 +87,11 @@ fn build_from_config(
     secret: SecretInputs<'_>,
     uninstall: bool,
 ) -> anyhow::Result<Built> {
-    let config = crate::config::load(input)?;
+    let config = sfhooks::config::load(&input.overrides())?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
-    let tree = crate::render::render(&config)?;
+    let tree = sfhooks::render::render(&config)?;
     let instance_key = config.signature_key.as_ref();
     build(
         &tree,
@@ -139,7 +135,7 @@ fn build_from_dir(
     let tree = mdapi::read_tree(dir).map_err(not_generated)?;
     let api_version = mdapi::api_version(&tree).map_err(not_generated)?;
     let prefix = mdapi::tree_prefix(&tree).map_err(not_generated)?;
-    crate::naming::validate_prefix(&prefix).map_err(|e| {
+    sfhooks::naming::validate_prefix(&prefix).map_err(|e| {
         not_generated(MdapiError::ForeignPrefix {
             prefix: prefix.clone(),
             reason: e.to_string(),
@@ -178,7 +174,7 @@ struct References {
 }
 
 impl References {
-    fn render(prefix: &str, api_version: &str) -> Result<Self, crate::render::RenderError> {
+    fn render(prefix: &str, api_version: &str) -> Result<Self, sfhooks::render::RenderError> {
         let config = |signature_scheme| Config {
             objects: Vec::new(),
             callback_url: url::Url::parse("https://example.invalid/")
@@ -197,8 +193,8 @@ impl References {
             warnings: Vec::new(),
         };
         Ok(References {
-            standard: crate::render::render(&config(SignatureScheme::Standard))?,
-            elements: crate::render::render(&config(SignatureScheme::Elements))?,
+            standard: sfhooks::render::render(&config(SignatureScheme::Standard))?,
+            elements: sfhooks::render::render(&config(SignatureScheme::Elements))?,
         })
     }
 
@@ -301,108 +297,29 @@ fn build(
     })
 }
 
-/// Finds the secret: `--secret-file`, else `$SFHOOKS_SECRET`, else the instance JSON's
-/// `event.notification.signature.key`; checks it for the scheme. `None` only with `--no-secret`.
+/// Finds and checks the secret with the library's one set of rules
+/// ([`sfhooks::signing_secret`]); `None` only with `--no-secret`.
 fn resolve_secret(
     inputs: SecretInputs<'_>,
     instance_key: Option<&Redacted<String>>,
     scheme: SignatureScheme,
 ) -> anyhow::Result<Option<Redacted<String>>> {
-    if inputs.no_secret {
-        if inputs.file.is_some() {
-            return Err(UsageError::new(
-                "--no-secret and --secret-file contradict each other: choose one",
-            )
-            .into());
-        }
-        return Ok(None);
-    }
-    let (value, source) = if let Some(path) = inputs.file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UsageError::new(format!("cannot read --secret-file {}: {e}", path.display()))
-        })?;
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        if lines.len() > 1 {
-            return Err(UsageError::new(format!(
-                "--secret-file {} holds {} lines: the package takes exactly one secret",
-                path.display(),
-                lines.len()
-            ))
-            .into());
-        }
-        // The file's line break is not part of the secret; anything else is taken verbatim.
-        let line = lines
-            .first()
-            .map(|l| l.trim_end_matches('\r'))
-            .unwrap_or_default();
-        (
-            Redacted::new(line.to_string()),
-            format!("--secret-file {}", path.display()),
-        )
-    } else if let Some(value) = std::env::var_os(SECRET_ENV).filter(|v| !v.is_empty()) {
-        let value = value
-            .into_string()
-            .map_err(|_| UsageError::new(format!("${SECRET_ENV} is not valid UTF-8")))?;
-        (Redacted::new(value), format!("${SECRET_ENV}"))
-    } else if let Some(key) = instance_key {
-        (
-            Redacted::new(key.expose().clone()),
-            "event.notification.signature.key of --instance".to_string(),
-        )
-    } else {
-        return Err(Hinted {
-            message: format!(
-                "no signing secret: none in --secret-file, ${SECRET_ENV}, or the --instance \
-                 JSON's event.notification.signature.key"
-            ),
+    let env = std::env::var_os(signing_secret::SECRET_ENV);
+    let sources = SecretSources {
+        file: inputs.file,
+        env: env.as_ref(),
+        instance_key,
+        no_secret: inputs.no_secret,
+    };
+    signing_secret::resolve(sources, scheme).map_err(|e| match e {
+        SigningSecretError::Missing => Hinted {
+            message: e.to_string(),
             hint: NO_SECRET_HINT.to_string(),
             code: exit::USAGE,
         }
-        .into());
-    };
-    check_secret(value.expose(), scheme)
-        .map_err(|problem| UsageError::new(format!("the secret from {source} {problem}")))?;
-    Ok(Some(value))
-}
-
-/// Checks a secret for a scheme; the message never contains the secret.
-///
-/// Standard Webhooks: `whsec_` + base64 of at least [`MIN_SECRET_BYTES`] bytes (the Apex signs
-/// with the decoded bytes). Open Connectors: any key. Both go into a Text(255) field as XML text,
-/// so control characters are refused.
-pub fn check_secret(secret: &str, scheme: SignatureScheme) -> Result<(), String> {
-    if secret.is_empty() {
-        return Err("is empty".to_string());
-    }
-    if secret.chars().count() > MAX_SECRET_CHARS {
-        return Err(format!(
-            "is longer than {MAX_SECRET_CHARS} characters, the size of the settings field"
-        ));
-    }
-    if secret.chars().any(char::is_control) {
-        return Err("contains control characters (a line break?)".to_string());
-    }
-    if scheme == SignatureScheme::Standard {
-        let Some(encoded) = secret.strip_prefix(SECRET_PREFIX) else {
-            return Err(format!(
-                "does not start with {SECRET_PREFIX}: the standard scheme takes a Standard \
-                 Webhooks secret (make one with `sfhooks secret`; an Open Connectors key needs \
-                 --signature-scheme elements)"
-            ));
-        };
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|_| {
-                format!("is not {SECRET_PREFIX} followed by base64 (standard alphabet, = padding)")
-            })?;
-        if decoded.len() < MIN_SECRET_BYTES {
-            return Err(format!(
-                "decodes to {} bytes; at least {MIN_SECRET_BYTES} are needed",
-                decoded.len()
-            ));
-        }
-    }
-    Ok(())
+        .into(),
+        other => UsageError::new(other.to_string()).into(),
+    })
 }
 
 /// Refuses an output path that is a folder or whose folder is missing; returns the folder.
@@ -465,13 +382,14 @@ fn write_atomically(out: &Path, folder: &Path, bytes: &[u8]) -> anyhow::Result<(
 /// zip's root is the package itself (package.xml at the top), which is how sfhooks builds it.
 /// RunSpecifiedTests needs every test named; `--tests` is repeated once per class.
 pub fn production_commands(out: &Path, test_classes: &[String]) -> String {
-    let zip = shell_quote(&out.to_string_lossy());
+    let out = out.to_string_lossy();
+    let zip = shell::quote(&out);
     let mut sf = format!(
         "sf project deploy start --metadata-dir {zip} --single-package --test-level RunSpecifiedTests"
     );
     for class in test_classes {
         sf.push_str(" --tests ");
-        sf.push_str(&shell_quote(class));
+        sf.push_str(&shell::quote(class));
     }
     format!(
         "# Deploy to production with sfhooks (runs the generated tests):\n\
@@ -482,70 +400,9 @@ pub fn production_commands(out: &Path, test_classes: &[String]) -> String {
     )
 }
 
-/// Quotes a word for a POSIX shell when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn standard_secrets_need_whsec_and_24_bytes() {
-        // The Standard Webhooks spec's example secret: 24 bytes.
-        let spec = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-        assert_eq!(check_secret(spec, SignatureScheme::Standard), Ok(()));
-        let short = format!(
-            "{SECRET_PREFIX}{}",
-            base64::engine::general_purpose::STANDARD.encode([7u8; 23])
-        );
-        assert!(check_secret(&short, SignatureScheme::Standard)
-            .expect_err("short")
-            .contains("23 bytes"));
-        assert!(check_secret(
-            "C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-            SignatureScheme::Standard
-        )
-        .expect_err("no prefix")
-        .contains("does not start with whsec_"));
-        assert!(check_secret("whsec_!!!!", SignatureScheme::Standard)
-            .expect_err("not base64")
-            .contains("base64"));
-    }
-
-    #[test]
-    fn elements_keys_are_free_form_but_bounded() {
-        assert_eq!(check_secret("12345", SignatureScheme::Elements), Ok(()));
-        assert!(check_secret("", SignatureScheme::Elements).is_err());
-        assert!(check_secret(&"k".repeat(256), SignatureScheme::Elements).is_err());
-        assert_eq!(
-            check_secret(&"k".repeat(255), SignatureScheme::Elements),
-            Ok(())
-        );
-        assert!(check_secret("a\nb", SignatureScheme::Elements).is_err());
-    }
-
-    #[test]
-    fn messages_never_contain_the_secret() {
-        for (secret, scheme) in [
-            ("whsec_c2VjcmV0", SignatureScheme::Standard),
-            ("notawhsecvalue", SignatureScheme::Standard),
-            ("x\u{7}secretvalue", SignatureScheme::Elements),
-        ] {
-            let message = check_secret(secret, scheme).expect_err("invalid");
-            assert!(!message.contains(secret), "{message}");
-            assert!(!message.contains("secretvalue") && !message.contains("c2VjcmV0"));
-        }
-    }
 
     #[test]
     fn production_commands_name_every_test_class() {
@@ -558,12 +415,5 @@ mod tests {
             "sf project deploy start --metadata-dir 'out dir/sfhooks.zip' --single-package \
              --test-level RunSpecifiedTests --tests ATests --tests BTests\n"
         ));
-    }
-
-    #[test]
-    fn shell_quote_quotes_only_when_needed() {
-        assert_eq!(shell_quote("a/b.zip"), "a/b.zip");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }

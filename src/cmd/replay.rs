@@ -14,20 +14,20 @@ use serde_json::json;
 
 use crate::cli::ReplayArgs;
 use crate::exit::{self, Hinted, UsageError};
-use crate::pipeline::gather::{self, Interrupted};
-use crate::pipeline::health::Unreadable;
-use crate::pipeline::names::Names;
-use crate::pipeline::replay::{by_object, decide, Candidate, Decision, Tally, CONFIRM_ABOVE};
-use crate::pipeline::soql::Selection;
-use crate::pipeline::time::{format_datetime, parse_since};
-use crate::salesforce::login;
+use sfhooks::pipeline::gather::{self, Interrupted};
+use sfhooks::pipeline::health::Unreadable;
+use sfhooks::pipeline::names::Names;
+use sfhooks::pipeline::replay::{by_object, decide, Candidate, Decision, Tally, CONFIRM_ABOVE};
+use sfhooks::pipeline::soql::Selection;
+use sfhooks::pipeline::time::{format_datetime, parse_since};
+use sfhooks::salesforce::login;
 
 /// Runs `sfhooks replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
-    let config = crate::config::load(&args.input)?;
+    let config = sfhooks::config::load(&args.input.overrides())?;
     let names = Names::new(&config.prefix);
     if let Some(object) = &args.object {
-        crate::naming::parse_object_name(object)?;
+        sfhooks::naming::parse_object_name(object)?;
     }
     // Checked before signing in; an age (`6h`) is then counted on the org's clock.
     let since_of = |now: i64| {
@@ -94,7 +94,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
     }
     confirm(rows.len(), &what, args.yes)?;
 
-    let batches = rows.len().div_ceil(crate::pipeline::replay::BATCH_SIZE);
+    let batches = rows.len().div_ceil(sfhooks::pipeline::replay::BATCH_SIZE);
     let result = gather::reset_rows(&client, &names, &rows, org_now, |tally| {
         note(&format!(
             "batch {}/{batches}: {} replayed, {} refused so far",
@@ -202,7 +202,7 @@ fn confirm(count: usize, what: &str, yes: bool) -> anyhow::Result<()> {
 
 /// Starts a dispatcher; says what happened (never fails the replay: the sweeper is the
 /// fallback).
-fn start_dispatcher(client: &crate::salesforce::rest::RestClient, names: &Names) -> String {
+fn start_dispatcher(client: &sfhooks::salesforce::rest::RestClient, names: &Names) -> String {
     let later = "the sweeper starts one within 15 minutes";
     match gather::start_dispatcher(client, names) {
         Ok(result) if result.success => format!(

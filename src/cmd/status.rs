@@ -10,11 +10,11 @@ use anyhow::Context as _;
 
 use crate::cli::StatusArgs;
 use crate::exit::{self, UsageError};
-use crate::pipeline::gather;
-use crate::pipeline::health::{evaluate, Expect, Report};
-use crate::pipeline::names::Names;
-use crate::salesforce::login;
-use crate::salesforce::rest::RestClient;
+use sfhooks::pipeline::gather;
+use sfhooks::pipeline::health::{evaluate, Expect, Report};
+use sfhooks::pipeline::names::Names;
+use sfhooks::salesforce::login;
+use sfhooks::salesforce::rest::RestClient;
 
 /// Runs `sfhooks status`.
 pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
@@ -25,7 +25,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
         )
         .into());
     }
-    let config = crate::config::load(&args.input)?;
+    let config = sfhooks::config::load(&args.input.overrides())?;
     let expect = Expect {
         names: Names::new(&config.prefix),
         callback_url: config.callback_url.clone(),

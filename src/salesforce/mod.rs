@@ -1,6 +1,6 @@
 //! Talking to Salesforce: OAuth ([`auth`]), the SOAP Metadata API ([`metadata`]) and the REST API
-//! ([`rest`], for `status`, `replay`, `poll` and the deploy's job handling), for
-//! `sfhooks deploy` (issue 4).
+//! ([`rest`], for `status`, `replay`, `poll` and the deploy's job handling); [`login`] resolves
+//! the credential flags every command shares.
 //!
 //! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
 //! and hints by `cmd::deploy`.

@@ -1,10 +1,12 @@
 //! The one integration test binary: a module per feature, each driving the real `sfhooks` binary.
 mod deploy;
+mod exit_codes;
 mod generate;
 mod limits;
 mod listen;
 mod package;
 mod replay;
+mod secret_rule;
 mod status;
 mod support;
 mod verify;

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
 use crate::exit::{self, Hinted, UsageError};
-use crate::salesforce::metadata::{DeployOptions, TestLevel};
+use sfhooks::salesforce::metadata::{DeployOptions, TestLevel};
 
 /// Production or sandbox: decides the login host, the JWT audience and the test rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +266,7 @@ impl ZipContents {
 /// names the same classes (`*Tests`).
 fn is_test_class(source: &str) -> bool {
     // Comments and strings are dropped, so `// @IsTest` or `'@IsTest'` is not an annotation.
-    let code = crate::apex::split_literals(source).0.to_ascii_lowercase();
+    let code = sfhooks::apex::split_literals(source).0.to_ascii_lowercase();
     let annotations = words(&code, "@istest");
     annotations >= 2 || (annotations == 1 && words(&code, "testmethod") >= 1)
 }
