@@ -15,9 +15,13 @@ pub mod apex;
 pub mod config;
 pub mod exit_code;
 #[cfg(feature = "cli")]
+pub mod generated;
+#[cfg(feature = "cli")]
 pub mod mdapi;
 #[cfg(feature = "cli")]
 pub mod naming;
+#[cfg(feature = "cli")]
+pub mod package;
 #[cfg(feature = "cli")]
 pub mod pipeline;
 pub mod redacted;

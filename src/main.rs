@@ -8,6 +8,7 @@ use clap::Parser;
 mod cli;
 mod cmd;
 mod exit;
+mod secret_flags;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

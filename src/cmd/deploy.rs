@@ -419,79 +419,22 @@ fn count_interrupts() -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::plan::{job_id_arg, ZipContents};
+    use super::plan::{inspect_zip, job_id_arg};
     use super::*;
     use sfhooks::salesforce::metadata::DeployStatus;
 
-    fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for (name, body) in files {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            w.write_all(body.as_bytes()).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
-
+    /// A zip sfhooks cannot deploy is bad input, exit 2 (what is read from a zip is tested in
+    /// `sfhooks::package`).
     #[test]
-    fn test_classes_are_the_zips_is_test_classes() {
-        let zip = zip_of(&[
-            ("package.xml", "<Package/>"),
-            (
-                "classes/Dispatcher.cls",
-                "public class Dispatcher { @TestVisible static Integer n; }",
-            ),
-            ("classes/Dispatcher.cls-meta.xml", "<ApexClass/>"),
-            (
-                "classes/DispatcherTest.cls",
-                "@isTest\nprivate class DispatcherTest { @IsTest static void a() {} }",
-            ),
-            (
-                "classes/OutboxTest.cls",
-                "@IsTest(SeeAllData=false) private class OutboxTest { static testMethod void a() {} }",
-            ),
-            (
-                "classes/TestSupport.cls",
-                "/** Helpers; see @IsTest methods elsewhere. */\n@IsTest\npublic class TestSupport {\n  \
-                 // not an @IsTest method\n  public static String S = '@IsTest \\' @IsTest';\n  \
-                 public static void testMethodHelper() {}\n}",
-            ),
-            (
-                "classes/Sneaky.cls",
-                "public class Sneaky { @IsTestish void m() {} }",
-            ),
-            (
-                "triggers/T.trigger",
-                "@IsTest trigger T on Contact (after insert) {}",
-            ),
-        ]);
-        let contents = ZipContents::read(&zip).unwrap();
-        assert_eq!(
-            contents,
-            ZipContents {
-                single_package: true,
-                test_classes: vec!["DispatcherTest".into(), "OutboxTest".into()],
-            }
-        );
-    }
-
-    #[test]
-    fn package_xml_decides_single_package_and_is_required() {
-        let nested = zip_of(&[
-            ("unpackaged/package.xml", "<Package/>"),
-            (
-                "unpackaged/classes/ATest.cls",
-                "@IsTest class ATest { @IsTest static void a() {} }",
-            ),
-        ]);
-        let contents = ZipContents::read(&nested).unwrap();
-        assert!(!contents.single_package);
-        assert_eq!(contents.test_classes, vec!["ATest".to_string()]);
-        let none = zip_of(&[("classes/A.cls", "class A {}")]);
-        let err = ZipContents::read(&none).unwrap_err();
+    fn package_xml_is_required_and_a_bad_zip_is_a_usage_error() {
+        let empty = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()))
+            .finish()
+            .unwrap()
+            .into_inner();
+        let err = inspect_zip(&empty).unwrap_err();
         assert_eq!(exit::code_for(&err), exit::USAGE);
         assert!(err.to_string().contains("no package.xml"), "{err}");
-        let err = ZipContents::read(b"not a zip").unwrap_err();
+        let err = inspect_zip(b"not a zip").unwrap_err();
         assert_eq!(exit::code_for(&err), exit::USAGE);
     }
 
