@@ -1,5 +1,4 @@
-//! `sfhooks replay`: puts Dead (or Delivered) outbox rows back to Pending and starts delivery
-//! (issue 11).
+//! `sfhooks replay`: puts Dead (or Delivered) outbox rows back to Pending and starts delivery.
 //!
 //! Flags -> configuration (prefix) -> the selection -> sign in -> read the rows -> the plan
 //! (stderr) -> confirmation (many rows: a question on a terminal, `--yes` elsewhere) -> batches

@@ -1,4 +1,4 @@
-//! `sfhooks status`: reads the pipeline's state from the org and judges it (issue 11).
+//! `sfhooks status`: reads the pipeline's state from the org and judges it.
 //!
 //! Flags -> configuration (prefix, callback URL) -> sign in (`salesforce::login`) -> read
 //! (`pipeline::gather`) -> judge (`pipeline::health`) -> print; exit 0 when healthy, 1 when

@@ -1,4 +1,4 @@
-//! The Apex pipeline as it runs in an org, seen from outside (issue 11): what `sfhooks status`
+//! The Apex pipeline as it runs in an org, seen from outside: what `sfhooks status`
 //! reads and judges, and what `sfhooks replay` changes.
 //!
 //! - [`names`]: the generated names the org is asked about (outbox, settings, jobs, Remote Site),

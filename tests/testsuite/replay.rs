@@ -1,4 +1,4 @@
-//! `sfhooks replay` against the fake org (issue 11): batches of 200 with results matched by
+//! `sfhooks replay` against the fake org: batches of 200 with results matched by
 //! position, a refused row, `--dry-run`, the confirmation, a session expiring mid-replay, the
 //! selection flags and the dispatcher start.
 use std::process::{Command, Output};

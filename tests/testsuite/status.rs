@@ -1,4 +1,4 @@
-//! `sfhooks status` against the fake org (issue 11): a healthy org, each kind of trouble with its
+//! `sfhooks status` against the fake org: a healthy org, each kind of trouble with its
 //! reason and exit code, the JSON shape, and what is never read or printed.
 use std::process::Output;
 

@@ -1,4 +1,4 @@
-//! What the fake org needs for `sfhooks status` and `sfhooks replay` (issue 11), on top of
+//! What the fake org needs for `sfhooks status` and `sfhooks replay`, on top of
 //! [`super::fake_rest`]: aggregate queries (`COUNT(Id)`, `MIN(...)` with `GROUP BY`, answered as
 //! Salesforce answers them: records of type `AggregateResult` carrying the grouped fields and the
 //! aliases), and an org seeded like one where sfhooks runs: the Organization row, the outbox,
