@@ -22,6 +22,8 @@ pub mod mdapi;
 pub mod naming;
 #[cfg(feature = "cli")]
 pub mod package;
+#[cfg(feature = "cli")]
+pub mod pipeline;
 pub mod redacted;
 #[cfg(feature = "cli")]
 pub mod render;

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
-use crate::exit::{self, AuthFailed, Hinted, UsageError};
-use sfhooks::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
+use crate::exit::{self, auth_failed, AuthFailed, Hinted, UsageError};
+use sfhooks::salesforce::auth::Credentials;
+use sfhooks::salesforce::login::{self, CredentialInputs, OrgKind};
 use sfhooks::salesforce::metadata::{
     DeployResult, DeployStatus, MetadataClient, MetadataError, RetryPolicy,
 };
@@ -309,74 +310,24 @@ fn deploy_and_wait(
     Ok((job_id, waited))
 }
 
-/// Builds credentials from the flags: access token, then SFDX auth URL, then JWT.
+/// Builds credentials from the flags: access token, then SFDX auth URL, then JWT
+/// (`salesforce::login`, shared with every command that talks to an org).
 fn credentials(args: &DeployArgs, target: Target) -> anyhow::Result<Credentials> {
-    if let Some(token) = &args.access_token {
-        let instance_url = args.instance_url.as_deref().ok_or_else(|| {
-            UsageError::new("--access-token needs --instance-url (or $SF_INSTANCE_URL): the org's URL, e.g. https://acme.my.salesforce.com")
-        })?;
-        return Credentials::access_token(instance_url, token.expose().clone())
-            .map_err(auth_failed);
-    }
-    if let Some(auth_url) = &args.sfdx_auth_url {
-        return Credentials::from_sfdx_auth_url(auth_url.expose()).map_err(auth_failed);
-    }
-    let jwt_flags = [
-        ("--client-id", args.client_id.is_some()),
-        ("--username", args.username.is_some()),
-        ("--jwt-key-file", args.jwt_key_file.is_some()),
-    ];
-    if let (Some(client_id), Some(username), Some(key_file)) =
-        (&args.client_id, &args.username, &args.jwt_key_file)
-    {
-        // The audience is fixed by the kind of org, even when the token endpoint is a My Domain
-        // URL: Salesforce accepts only these two (JWT Bearer Flow, "aud" claim).
-        let audience = match target {
-            Target::Sandbox => SANDBOX_LOGIN_URL,
-            Target::Production | Target::Unspecified => PRODUCTION_LOGIN_URL,
-        };
-        let login_url = args.login_url.as_deref().unwrap_or(audience);
-        return Credentials::jwt(login_url, audience, client_id, username, key_file)
-            .map_err(auth_failed);
-    }
-    let given: Vec<&str> = jwt_flags.iter().filter(|f| f.1).map(|f| f.0).collect();
-    if !given.is_empty() {
-        let missing: Vec<&str> = jwt_flags.iter().filter(|f| !f.1).map(|f| f.0).collect();
-        return Err(UsageError::new(format!(
-            "the JWT bearer flow needs --client-id, --username and --jwt-key-file; missing {}",
-            missing.join(", ")
-        ))
-        .into());
-    }
-    Err(Hinted {
-        message: "no Salesforce credentials".into(),
-        hint: "pass --access-token with --instance-url, or --sfdx-auth-url, or --client-id with \
-               --username and --jwt-key-file (the same can come from $SF_ACCESS_TOKEN, \
-               $SF_INSTANCE_URL, $SFDX_AUTH_URL); see docs/deploy.md"
-            .into(),
-        code: exit::USAGE,
-    }
-    .into())
-}
-
-/// Maps an auth-module error to an exit code: a malformed URL on the command line is a usage
-/// error (2); anything about the credentials themselves is an authentication failure (3).
-///
-/// The exit-code types are plain messages found by `exit::code_for` walking the error chain,
-/// where an anyhow *context* is invisible; so the cause is folded into the message instead.
-fn auth_failed(err: auth::AuthError) -> anyhow::Error {
-    match err {
-        auth::AuthError::InsecureUrl { what, .. } | auth::AuthError::BadUrl { what, .. }
-            if what != auth::TOKEN_ANSWER_URL =>
-        {
-            UsageError::new(err.to_string()).into()
-        }
-        other => AuthFailed(format!(
-            "authentication with Salesforce failed: {}",
-            exit::message_of(&other)
-        ))
-        .into(),
-    }
+    let kind = match target {
+        Target::Sandbox => OrgKind::Sandbox,
+        Target::Production | Target::Unspecified => OrgKind::Production,
+    };
+    login::resolve(&CredentialInputs {
+        access_token: args.access_token.as_ref(),
+        instance_url: args.instance_url.as_deref(),
+        sfdx_auth_url: args.sfdx_auth_url.as_ref(),
+        client_id: args.client_id.as_deref(),
+        username: args.username.as_deref(),
+        jwt_key_file: args.jwt_key_file.as_deref(),
+        login_url: args.login_url.as_deref(),
+        kind,
+    })
+    .map_err(exit::credentials_failed)
 }
 
 /// The session, and how to get a new one when it expires mid-deploy.
@@ -657,23 +608,8 @@ fn count_interrupts() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::plan::{inspect_zip, job_id_arg};
-    use sfhooks::salesforce::metadata::DeployStatus;
-    #[test]
-    fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
-        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
-        let given = Refused::InsecureUrl {
-            what: "login URL",
-            url: "http://login.example.com".into(),
-        };
-        assert_eq!(exit::code_for(&super::auth_failed(given)), exit::USAGE);
-        let answered = Refused::InsecureUrl {
-            what: TOKEN_ANSWER_URL,
-            url: "http://acme.my.salesforce.com".into(),
-        };
-        assert_eq!(exit::code_for(&super::auth_failed(answered)), exit::AUTH);
-    }
-
     use super::*;
+    use sfhooks::salesforce::metadata::DeployStatus;
 
     /// A zip sfhooks cannot deploy is bad input, exit 2 (what is read from a zip is tested in
     /// `sfhooks::package`).

@@ -1,11 +1,12 @@
 //! Talking to Salesforce: OAuth ([`auth`]), the SOAP Metadata API ([`metadata`]) and the REST API
-//! ([`rest`], for `status`, `replay`, `poll` and the deploy's job handling, with [`jobs`]), for
-//! `sfhooks deploy` and the commands that read the org.
+//! ([`rest`], for `status`, `replay`, `poll` and the deploy's job handling, with [`jobs`]);
+//! [`login`] resolves the credential flags every command shares.
 //!
 //! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
 //! and hints by `cmd::deploy`.
 pub mod auth;
 pub mod jobs;
+pub mod login;
 pub mod metadata;
 pub mod rest;
 pub mod soap;

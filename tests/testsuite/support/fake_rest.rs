@@ -358,6 +358,10 @@ impl FakeRest {
         tooling: bool,
         unexpected: &mut Vec<String>,
     ) -> Response<Full<Bytes>> {
+        // Aggregate queries (GROUP BY) are `status`'s: answered in fake_status.rs.
+        if let Some((status, body)) = super::fake_status::aggregate(&self.tables, tooling, soql) {
+            return self.answer(status, body);
+        }
         let parsed = match Soql::parse(soql) {
             Ok(q) => q,
             Err(e) => {
