@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use super::verify::{unix_now, Keys};
 use crate::cli::ListenArgs;
 use crate::exit::UsageError;
-use crate::webhook::{parse_envelope, wire, Claim, Envelope, Headers, SeenIds};
+use sfhooks::webhook::{parse_envelope, wire, Claim, Envelope, Headers, SeenIds};
 
 /// Most `webhook-id`s remembered for replay detection (about 200 bytes each at most).
 const SEEN_IDS_CAPACITY: usize = 100_000;
@@ -448,7 +448,7 @@ fn too_large(max_body: usize) -> Reply {
     )
 }
 
-fn rejected(err: &crate::webhook::VerifyError) -> Reply {
+fn rejected(err: &sfhooks::webhook::VerifyError) -> Reply {
     let status = if err.is_authentication_failure() {
         StatusCode::UNAUTHORIZED
     } else {

@@ -9,10 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
-use crate::cli::{SecretSource, SignatureScheme, VerifyArgs};
+use crate::cli::{SecretSource, VerifyArgs};
 use crate::exit::{Hinted, UsageError, FAILURE};
-use crate::redacted::Redacted;
-use crate::webhook::{
+use sfhooks::redacted::Redacted;
+use sfhooks::scheme::SignatureScheme;
+use sfhooks::webhook::{
     parse_envelope, ElementsKey, ElementsVerifier, Envelope, Headers, Secret, Verifier, VerifyError,
 };
 

@@ -1,6 +1,6 @@
 //! Webhook envelope, signing and verification, for receivers. No I/O: receivers embed this.
 //!
-//! What the generated Apex sends and how to check it (issue 5):
+//! What the generated Apex sends and how to check it:
 //!
 //! - [`Verifier`] checks a Standard Webhooks v1 delivery: the `webhook-signature` HMAC-SHA256 over
 //!   `id.timestamp.body` (the raw body bytes, never a re-serialised copy), keyed with one or more

@@ -1,9 +1,11 @@
 //! The one integration test binary: a module per feature, each driving the real `sfhooks` binary.
 mod deploy;
+mod exit_codes;
 mod generate;
 mod limits;
 mod listen;
 mod package;
+mod secret_rule;
 mod support;
 mod verify;
 mod webhook_props;
