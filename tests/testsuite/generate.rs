@@ -387,6 +387,14 @@ fn hostile_and_bad_input_exits_2_names_the_problem_and_writes_nothing() {
         (vec!["--objects", "Thing__mdt"], "custom metadata"),
         (vec!["--objects", "Alert__e"], "platform events"),
         (vec!["--objects", "Account__History"], "history"),
+        (
+            vec!["--objects", "Contact,Sfhooks_Outbox__c"],
+            "endless loop",
+        ),
+        (
+            vec!["--objects", "Acme_State__c", "--prefix", "Acme"],
+            "endless loop",
+        ),
         (vec!["--objects", &long], "41 characters"),
         (
             vec![
