@@ -296,7 +296,19 @@ fn generation_is_deterministic_and_check_passes_after_it() {
 fn a_new_folder_is_written_whole_and_in_the_same_form_as_an_update() {
     let tmp = tempfile::tempdir().expect("tempdir");
     // Into a folder that does not exist yet (and whose parent does not either): staged whole.
-    let fresh = generate_default(&tmp.path().join("new/out"));
+    let result = generate(
+        tmp.path(),
+        &[
+            "--objects",
+            "Contact,Account",
+            "--callback-url",
+            CALLBACK,
+            "--out",
+            "new/out",
+        ],
+    );
+    assert_eq!(code(&result), 0, "generate failed: {}", stderr(&result));
+    let fresh = read_tree(&tmp.path().join("new/out"));
     let beside: Vec<String> = std::fs::read_dir(tmp.path().join("new"))
         .expect("parent exists")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
