@@ -33,7 +33,7 @@ pub use manifest::{collate, package_xml, Component};
 pub use registry::{metadata_type, CUSTOM_OBJECT_SEQUENCE};
 pub use secret_record::SecretRecord;
 pub use tree::{api_version, check_generated, read_tree, settings_object, tree_prefix};
-use xml::XmlError;
+pub use xml::XmlError;
 
 /// The Metadata API namespace every metadata file and manifest uses.
 pub const METADATA_NS: &str = "http://soap.sforce.com/2006/04/metadata";
