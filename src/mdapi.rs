@@ -35,7 +35,7 @@ pub use org_pin::{check_org_id, pin_org_id, same_org, PinError, Pinned, ORG_ID_F
 pub use registry::{metadata_type, CUSTOM_OBJECT_SEQUENCE};
 pub use secret_record::SecretRecord;
 pub use tree::{api_version, check_generated, read_tree, settings_object, tree_prefix};
-use xml::XmlError;
+pub use xml::XmlError;
 
 /// The Metadata API namespace every metadata file and manifest uses.
 pub const METADATA_NS: &str = "http://soap.sforce.com/2006/04/metadata";

@@ -37,11 +37,12 @@ pub struct Element {
     pub children: Vec<Node>,
 }
 
-/// Why a metadata file could not be read as XML.
+/// Why XML could not be read: a metadata file here, or a SOAP answer in `salesforce::soap`
+/// (the crate's one XML error type).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum XmlError {
-    /// quick-xml rejected the text.
+    /// Not well-formed: quick-xml rejected the text.
     #[error("not well-formed XML at byte {position}: {message}")]
     Syntax {
         /// Byte offset of the error.
@@ -55,6 +56,10 @@ pub enum XmlError {
     /// No root element, or something after it.
     #[error("expected exactly one root element")]
     Root,
+    /// Well-formed, but not the SOAP answer expected (wrong root, no `Body`, a missing or
+    /// unreadable element).
+    #[error("unexpected SOAP answer: {0}")]
+    Shape(String),
 }
 
 impl Element {

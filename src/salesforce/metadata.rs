@@ -15,7 +15,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use url::Url;
 
-use super::soap::{self, Answer, Element, Fault, XmlError};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::soap::{self, Answer, Fault, XmlError};
 use crate::redacted::Redacted;
 
 mod options;
@@ -27,7 +30,33 @@ pub use result::{
     DeployResult, DeployStatus, RunTestFailure, RunTestSuccess, RunTestsResult,
 };
 
-use result::{bool_of, deploy_result, result_of, shape};
+/// A `{operation}Response` element: its one `<result>`.
+#[derive(Debug, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+struct Response<T> {
+    result: Option<T>,
+}
+
+/// `AsyncResult`, of which only the job id is read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AsyncResult {
+    id: String,
+}
+
+fn shape(operation: &'static str, what: &str) -> MetadataError {
+    MetadataError::Xml {
+        operation,
+        source: XmlError::Shape(what.to_string()),
+    }
+}
+
+/// The `<result>` of a response, or why there is none.
+fn result_of<T>(operation: &'static str, response: Response<T>) -> Result<T, MetadataError> {
+    response
+        .result
+        .ok_or_else(|| shape(operation, "the answer has no <result>"))
+}
 
 /// The Metadata API version sfhooks speaks (the WSDL it was written against): the one API version
 /// constant, also the default of the generated metadata.
@@ -153,10 +182,8 @@ impl MetadataClient {
             soap::field("ZipFile", &STANDARD.encode(zip)),
             options.to_xml()
         );
-        let answer = self.call("deploy", &body, Resend::OnlyIfUnprocessed)?;
-        let result = result_of("deploy", &answer)?;
-        result
-            .text_of("id")
+        let answer = self.call::<AsyncResult>("deploy", &body, Resend::OnlyIfUnprocessed)?;
+        Some(result_of("deploy", answer)?.id)
             .filter(|id| !id.is_empty())
             .ok_or_else(|| shape("deploy", "the AsyncResult has no id"))
     }
@@ -169,7 +196,7 @@ impl MetadataClient {
             soap::field("includeDetails", "true")
         );
         let answer = self.call("checkDeployStatus", &body, Resend::Always)?;
-        Ok(deploy_result(result_of("checkDeployStatus", &answer)?))
+        result_of("checkDeployStatus", answer)
     }
 
     /// `cancelDeploy(String)`: asks Salesforce to cancel; the job then goes Canceling → Canceled.
@@ -179,34 +206,31 @@ impl MetadataClient {
             &soap::field("String", job_id),
             Resend::Always,
         )?;
-        let result = result_of("cancelDeploy", &answer)?;
-        Ok(CancelDeployResult {
-            done: bool_of(result, "done"),
-            id: result.text_of("id").unwrap_or_default(),
-        })
+        result_of("cancelDeploy", answer)
     }
 
     /// `deployRecentValidation(validationId)`: quick-deploys a validation; returns the **new**
     /// job id to poll.
     pub fn deploy_recent_validation(&self, validation_id: &str) -> Result<String, MetadataError> {
-        let answer = self.call(
+        let answer = self.call::<String>(
             "deployRecentValidation",
             &soap::field("validationId", validation_id),
             Resend::OnlyIfUnprocessed,
         )?;
         answer
-            .text_of("result")
+            .result
             .filter(|id| !id.is_empty())
             .ok_or_else(|| shape("deployRecentValidation", "the answer has no job id"))
     }
 
-    /// Sends one operation, resending on 5xx and transport errors as `resend` allows.
-    fn call(
+    /// Sends one operation, resending on 5xx and transport errors as `resend` allows, and reads
+    /// the `{operation}Response` with its `<result>` as `T`.
+    fn call<T: DeserializeOwned>(
         &self,
         operation: &'static str,
         body: &str,
         resend: Resend,
-    ) -> Result<Element, MetadataError> {
+    ) -> Result<Response<T>, MetadataError> {
         let envelope = soap::envelope(self.session_id.expose(), operation, body);
         let url = self.endpoint.to_string();
         let mut delay = self.retry.first_delay;
@@ -244,7 +268,7 @@ impl MetadataClient {
                     });
                 }
             };
-            match soap::read_answer(&text) {
+            match soap::read_answer::<Response<T>>(&text) {
                 // A fault is Salesforce's answer (HTTP 500 by SOAP 1.1), not an outage.
                 Ok(Answer::Fault(fault)) => {
                     return Err(if fault.local_code() == "INVALID_SESSION_ID" {
@@ -253,15 +277,15 @@ impl MetadataClient {
                         MetadataError::Fault { operation, fault }
                     });
                 }
-                Ok(Answer::Response(response)) if status.is_success() => {
+                Ok(Answer::Response { name, body }) if status.is_success() => {
                     let expected = format!("{operation}Response");
-                    if response.name != expected {
+                    if name != expected {
                         return Err(shape(
                             operation,
-                            &format!("expected <{expected}>, got <{}>", response.name),
+                            &format!("expected <{expected}>, got <{name}>"),
                         ));
                     }
-                    return Ok(response);
+                    return Ok(body);
                 }
                 parsed => {
                     let unprocessed = status == reqwest::StatusCode::SERVICE_UNAVAILABLE;
@@ -348,10 +372,12 @@ mod tests {
 </details>
 <done>true</done><id>0Af000000000001AAA</id><ignoreWarnings>false</ignoreWarnings><numberComponentErrors>1</numberComponentErrors><numberComponentsDeployed>1</numberComponentsDeployed><numberComponentsTotal>2</numberComponentsTotal><numberTestErrors>1</numberTestErrors><numberTestsCompleted>1</numberTestsCompleted><numberTestsTotal>2</numberTestsTotal><rollbackOnError>true</rollbackOnError><runTestsEnabled>true</runTestsEnabled><status>Failed</status><success>false</success>
 </result></checkDeployStatusResponse></soapenv:Body></soapenv:Envelope>"#;
-        let Answer::Response(r) = soap::read_answer(xml).unwrap() else {
+        let Answer::Response { body, .. } =
+            soap::read_answer::<Response<DeployResult>>(xml).unwrap()
+        else {
             panic!("fault")
         };
-        let result = deploy_result(r.child("result").unwrap());
+        let result = body.result.unwrap();
         assert_eq!(result.status, DeployStatus::Failed);
         assert!(result.done && !result.success);
         assert_eq!(result.number_components_total, 2);
@@ -374,5 +400,66 @@ mod tests {
             "Class"
         );
         assert!(json.get("canceledBy").is_none());
+    }
+
+    fn body_of<T: DeserializeOwned>(operation: &str, result: &str) -> Response<T> {
+        let xml = format!(
+            "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+             xmlns:sf=\"http://soap.sforce.com/2006/04/metadata\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body>\
+             <sf:{operation}Response>{result}</sf:{operation}Response></soapenv:Body></soapenv:Envelope>"
+        );
+        match soap::read_answer::<Response<T>>(&xml).unwrap() {
+            Answer::Response { name, body } => {
+                assert_eq!(name, format!("{operation}Response"));
+                body
+            }
+            Answer::Fault(f) => panic!("fault {f:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_other_answers_and_defaults_what_is_missing() {
+        let cancel: Response<CancelDeployResult> = body_of(
+            "cancelDeploy",
+            "<sf:result><sf:done>true</sf:done><sf:id>0Af000000000001AAA</sf:id></sf:result>",
+        );
+        let cancel = cancel.result.unwrap();
+        assert!(cancel.done);
+        assert_eq!(cancel.id, "0Af000000000001AAA");
+        let started: Response<AsyncResult> = body_of(
+            "deploy",
+            "<sf:result><sf:done>false</sf:done><sf:id>0Af000000000002AAA</sf:id>\
+             <sf:state>Queued</sf:state></sf:result>",
+        );
+        assert_eq!(started.result.unwrap().id, "0Af000000000002AAA");
+        let quick: Response<String> = body_of(
+            "deployRecentValidation",
+            "<sf:result>0Af000000000003AAA</sf:result>",
+        );
+        assert_eq!(quick.result.as_deref(), Some("0Af000000000003AAA"));
+        let none: Response<DeployResult> = body_of("checkDeployStatus", "");
+        assert!(none.result.is_none());
+        // Unknown elements are ignored; missing ones read as empty, zero or false; a missing
+        // status is not mistaken for Pending.
+        let sparse: Response<DeployResult> = body_of(
+            "checkDeployStatus",
+            "<sf:result><sf:done>true</sf:done><sf:futureField>x</sf:futureField>\
+             <sf:errorMessage xsi:nil=\"true\"/></sf:result>",
+        );
+        let sparse = sparse.result.unwrap();
+        assert!(sparse.done && !sparse.success && !sparse.check_only);
+        assert_eq!(sparse.status, DeployStatus::Other(String::new()));
+        assert_eq!(sparse.error_message, None);
+        assert_eq!(sparse.number_components_total, 0);
+        assert!(sparse.details.component_failures.is_empty());
+        let later: Response<DeployResult> = body_of(
+            "checkDeployStatus",
+            "<sf:result><sf:status>Archived</sf:status></sf:result>",
+        );
+        assert_eq!(
+            later.result.unwrap().status,
+            DeployStatus::Other("Archived".into())
+        );
     }
 }

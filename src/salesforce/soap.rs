@@ -1,140 +1,31 @@
 //! SOAP 1.1 plumbing for the Metadata API: building request envelopes and reading answers.
 //!
-//! Answers are read into a small element tree keyed by *local* names, so whatever prefixes
-//! Salesforce (or a proxy) picks for the envelope and the metadata namespace, the same code reads
-//! them. No state; no I/O.
+//! Answers are deserialised with serde (quick-xml's `serialize` feature) into the caller's type.
+//! Elements are matched by *local* name, so whatever prefixes Salesforce (or a proxy) picks for
+//! the envelope and the metadata namespace, the same code reads them; `xsi:nil="true"` reads as
+//! `None`; unknown elements are ignored. No state; no I/O.
+use std::fmt;
+use std::marker::PhantomData;
+
 use quick_xml::events::Event;
 use quick_xml::Reader;
+use serde::de::{DeserializeOwned, EnumAccess, VariantAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
+/// The crate's XML error type, shared with the metadata files of `mdapi`.
+pub use crate::mdapi::XmlError;
 /// The Metadata API's namespace (the WSDL's targetNamespace), the same constant the packages use.
 pub use crate::mdapi::METADATA_NS;
 const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
-/// Why an answer could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum XmlError {
-    /// Not well-formed XML.
-    #[error("malformed XML: {0}")]
-    Malformed(String),
-    /// Well-formed, but not the expected shape.
-    #[error("unexpected SOAP answer: {0}")]
-    Shape(String),
-}
-
-/// One element of an answer: its local name, its text, its children, and whether it was
-/// `xsi:nil="true"` (the WSDL marks `methodName`, `stackTrace`, `namespace`... nillable).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Element {
-    /// Local name (no prefix).
-    pub name: String,
-    /// Concatenated text content (entities resolved).
-    pub text: String,
-    /// Child elements in document order.
-    pub children: Vec<Element>,
-    /// `xsi:nil="true"`.
-    pub nil: bool,
-}
-
-impl Element {
-    /// The first child with this local name.
-    pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    /// Every child with this local name (arrays are repeated elements).
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-
-    /// The text of a child, `None` when absent or nil.
-    pub fn text_of(&self, name: &str) -> Option<String> {
-        self.child(name)
-            .filter(|c| !c.nil)
-            .map(|c| c.text.trim().to_string())
-    }
-}
-
-/// Parses a whole document into its root element.
-pub fn parse(xml: &str) -> Result<Element, XmlError> {
-    let mut reader = Reader::from_str(xml);
-    let mut stack: Vec<Element> = Vec::new();
-    let malformed = |e: &dyn std::fmt::Display| XmlError::Malformed(e.to_string());
-    loop {
-        match reader.read_event().map_err(|e| malformed(&e))? {
-            Event::Start(start) => stack.push(element_from(&start)?),
-            Event::Empty(start) => {
-                let el = element_from(&start)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
-                }
-            }
-            Event::End(_) => {
-                let el = stack
-                    .pop()
-                    .ok_or_else(|| XmlError::Malformed("unbalanced end tag".into()))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
-                }
-            }
-            Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text
-                        .push_str(&t.xml_content().map_err(|e| malformed(&e))?);
-                }
-            }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text
-                        .push_str(&t.xml_content().map_err(|e| malformed(&e))?);
-                }
-            }
-            Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    r.resolve_char_ref()
-                        .map_err(|e| malformed(&e))?
-                        .map(String::from)
-                } else {
-                    let name = r.decode().map_err(|e| malformed(&e))?;
-                    quick_xml::escape::resolve_xml_entity(&name).map(String::from)
-                };
-                let resolved = resolved
-                    .ok_or_else(|| XmlError::Malformed("unknown entity reference".into()))?;
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&resolved);
-                }
-            }
-            Event::Eof => {
-                return Err(XmlError::Malformed("the document ended early".into()));
-            }
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
-        }
-    }
-}
-
-fn element_from(start: &quick_xml::events::BytesStart<'_>) -> Result<Element, XmlError> {
-    let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
-    let mut nil = false;
-    for attr in start.attributes().flatten() {
-        if attr.key.local_name().as_ref() == b"nil" {
-            nil = attr.value.as_ref() == b"true" || attr.value.as_ref() == b"1";
-        }
-    }
-    Ok(Element {
-        name,
-        nil,
-        ..Element::default()
-    })
-}
-
 /// A SOAP fault, as Salesforce sends it with HTTP 500.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Fault {
     /// `faultcode`, e.g. `sf:INVALID_SESSION_ID`.
+    #[serde(rename = "faultcode", default)]
     pub code: String,
     /// `faultstring`, the human-readable message.
+    #[serde(rename = "faultstring", default)]
     pub string: String,
 }
 
@@ -147,36 +38,133 @@ impl Fault {
 
 /// What the Body of an answer held.
 #[derive(Debug)]
-pub enum Answer {
-    /// The operation's response element (e.g. `checkDeployStatusResponse`).
-    Response(Element),
+pub enum Answer<R> {
+    /// The operation's response element (e.g. `checkDeployStatusResponse`): its local name and
+    /// its content read as `R`.
+    Response {
+        /// The element's local name.
+        name: String,
+        /// Its content.
+        body: R,
+    },
     /// A fault.
     Fault(Fault),
 }
 
-/// Reads an answer envelope: the single child of `Body`, or its fault.
-pub fn read_answer(xml: &str) -> Result<Answer, XmlError> {
-    let root = parse(xml)?;
-    if root.name != "Envelope" {
+/// `<Envelope>`: only the `Body` is read (the header, if any, is ignored).
+#[derive(Deserialize)]
+#[serde(bound = "R: Deserialize<'de>")]
+struct Envelope<R> {
+    #[serde(rename = "Body")]
+    body: Body<R>,
+}
+
+/// `<Body>`: its single child, whatever its name.
+#[derive(Deserialize)]
+#[serde(bound = "R: Deserialize<'de>")]
+struct Body<R> {
+    #[serde(rename = "$value")]
+    child: Answer<R>,
+}
+
+/// The Body's child is read as an enum keyed by its element name: `Fault`, or the response.
+impl<'de, R: Deserialize<'de>> Deserialize<'de> for Answer<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChildVisitor<R>(PhantomData<R>);
+        impl<'de, R: Deserialize<'de>> Visitor<'de> for ChildVisitor<R> {
+            type Value = Answer<R>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a response element or a Fault")
+            }
+            fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+                let (name, content): (String, A::Variant) = data.variant()?;
+                if name == "Fault" {
+                    return content.newtype_variant().map(Answer::Fault);
+                }
+                let body = content.newtype_variant()?;
+                Ok(Answer::Response { name, body })
+            }
+        }
+        deserializer.deserialize_enum("Answer", &[], ChildVisitor(PhantomData))
+    }
+}
+
+/// Reads an answer envelope: the single child of `Body` as `R`, or its fault.
+pub fn read_answer<R: DeserializeOwned>(xml: &str) -> Result<Answer<R>, XmlError> {
+    let root = root_name(xml)?;
+    if root != "Envelope" {
         return Err(XmlError::Shape(format!(
-            "the root is <{}>, not <Envelope>",
-            root.name
+            "the root is <{root}>, not <Envelope>"
         )));
     }
-    let body = root
-        .child("Body")
-        .ok_or_else(|| XmlError::Shape("no <Body>".into()))?;
-    let first = body
-        .children
-        .first()
-        .ok_or_else(|| XmlError::Shape("an empty <Body>".into()))?;
-    if first.name == "Fault" {
-        return Ok(Answer::Fault(Fault {
-            code: first.text_of("faultcode").unwrap_or_default(),
-            string: first.text_of("faultstring").unwrap_or_default(),
-        }));
+    match quick_xml::de::from_str::<Envelope<R>>(xml) {
+        Ok(envelope) => Ok(envelope.body.child),
+        Err(quick_xml::DeError::Custom(m)) if m == "missing field `$value`" => {
+            Err(XmlError::Shape("an empty <Body>".into()))
+        }
+        Err(quick_xml::DeError::Custom(m)) if m == "missing field `Body`" => {
+            Err(XmlError::Shape("no <Body>".into()))
+        }
+        Err(e) => Err(XmlError::Shape(e.to_string())),
     }
-    Ok(Answer::Response(first.clone()))
+}
+
+/// Checks that the whole document is well-formed (one root, balanced tags, known entities) and
+/// returns its root's local name.
+fn root_name(xml: &str) -> Result<String, XmlError> {
+    let mut reader = Reader::from_str(xml);
+    let mut root: Option<String> = None;
+    let mut depth = 0usize;
+    let malformed = |reader: &Reader<&[u8]>, message: String| XmlError::Syntax {
+        position: reader.buffer_position(),
+        message,
+    };
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| malformed(&reader, e.to_string()))?;
+        match event {
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                if depth == 0 && root.is_some() {
+                    return Err(XmlError::Root);
+                }
+                if root.is_none() {
+                    root = Some(String::from_utf8_lossy(start.local_name().as_ref()).into_owned());
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| malformed(&reader, "unbalanced end tag".into()))?;
+            }
+            Event::GeneralRef(r) => {
+                let known = if r.is_char_ref() {
+                    r.resolve_char_ref()
+                        .map_err(|e| malformed(&reader, e.to_string()))?
+                        .is_some()
+                } else {
+                    let name = r.decode().map_err(|e| malformed(&reader, e.to_string()))?;
+                    quick_xml::escape::resolve_xml_entity(&name).is_some()
+                };
+                if !known {
+                    return Err(malformed(&reader, "unknown entity reference".into()));
+                }
+            }
+            Event::Eof if depth == 0 && root.is_some() => return Ok(root.unwrap_or_default()),
+            Event::Eof => {
+                return Err(malformed(&reader, "the document ended early".into()));
+            }
+            Event::Text(_)
+            | Event::CData(_)
+            | Event::Decl(_)
+            | Event::Comment(_)
+            | Event::PI(_)
+            | Event::DocType(_) => {}
+        }
+    }
 }
 
 /// Escapes text for element content.
@@ -205,7 +193,23 @@ pub fn field(name: &str, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde::de;
+
     use super::*;
+
+    /// Just enough of a `checkDeployStatusResponse` to look at the reading rules.
+    #[derive(Debug, Deserialize)]
+    struct Check {
+        result: CheckResult,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CheckResult {
+        id: Option<String>,
+        state_detail: Option<String>,
+        namespace: Option<String>,
+    }
 
     #[test]
     fn reads_answers_whatever_the_prefixes() {
@@ -217,26 +221,26 @@ mod tests {
  </m:result></m:checkDeployStatusResponse></S:Body></S:Envelope>"#;
         let b = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><checkDeployStatusResponse xmlns="http://soap.sforce.com/2006/04/metadata"><result><id>0Af000000000001AAA</id><stateDetail>x</stateDetail></result></checkDeployStatusResponse></soapenv:Body></soapenv:Envelope>"#;
         for (xml, detail) in [(a, "a & b ☺ <c>"), (b, "x")] {
-            let Answer::Response(r) = read_answer(xml).unwrap() else {
+            let Answer::Response { name, body } = read_answer::<Check>(xml).unwrap() else {
                 panic!("fault")
             };
-            assert_eq!(r.name, "checkDeployStatusResponse");
-            let result = r.child("result").unwrap();
-            assert_eq!(result.text_of("id").as_deref(), Some("0Af000000000001AAA"));
-            assert_eq!(result.text_of("stateDetail").as_deref(), Some(detail));
+            assert_eq!(name, "checkDeployStatusResponse");
+            let result = body.result;
+            assert_eq!(result.id.as_deref(), Some("0Af000000000001AAA"));
+            assert_eq!(result.state_detail.as_deref(), Some(detail));
         }
-        let Answer::Response(r) = read_answer(a).unwrap() else {
+        let Answer::Response { body, .. } = read_answer::<Check>(a).unwrap() else {
             panic!("fault")
         };
-        let result = r.child("result").unwrap();
-        assert!(result.child("namespace").unwrap().nil);
-        assert_eq!(result.text_of("namespace"), None);
+        // `<m:namespace xsi:nil="true"/>` is there, and reads as absent.
+        assert!(a.contains("<m:namespace xsi:nil=\"true\"/>"));
+        assert_eq!(body.result.namespace, None);
     }
 
     #[test]
     fn reads_faults() {
         let xml = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="http://soap.sforce.com/2006/04/metadata"><soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_SESSION_ID</faultcode><faultstring>INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"#;
-        let Answer::Fault(f) = read_answer(xml).unwrap() else {
+        let Answer::Fault(f) = read_answer::<de::IgnoredAny>(xml).unwrap() else {
             panic!("not a fault")
         };
         assert_eq!(f.local_code(), "INVALID_SESSION_ID");
@@ -248,16 +252,16 @@ mod tests {
     #[test]
     fn refuses_what_is_not_an_envelope() {
         assert!(matches!(
-            read_answer("<html><body>503</body></html>"),
+            read_answer::<de::IgnoredAny>("<html><body>503</body></html>"),
             Err(XmlError::Shape(_))
         ));
         assert!(matches!(
-            read_answer("<a><b></a>"),
-            Err(XmlError::Malformed(_))
+            read_answer::<de::IgnoredAny>("<a><b></a>"),
+            Err(XmlError::Syntax { .. })
         ));
         assert!(matches!(
-            read_answer("Service Unavailable"),
-            Err(XmlError::Malformed(_))
+            read_answer::<de::IgnoredAny>("Service Unavailable"),
+            Err(XmlError::Syntax { .. })
         ));
     }
 
@@ -271,6 +275,9 @@ mod tests {
         assert!(
             env.contains("<met:cancelDeploy><met:String>0Af&amp;</met:String></met:cancelDeploy>")
         );
-        assert!(matches!(read_answer(&env), Ok(Answer::Response(_))));
+        assert!(matches!(
+            read_answer::<de::IgnoredAny>(&env),
+            Ok(Answer::Response { .. })
+        ));
     }
 }
