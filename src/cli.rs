@@ -266,6 +266,19 @@ pub struct SecretSource {
     pub secret_file: Option<PathBuf>,
 }
 
+impl SecretSource {
+    /// The library's description of the source (clap's group guarantees exactly one is given).
+    pub fn key_source(&self) -> Result<crate::receiver::KeySource, crate::exit::UsageError> {
+        match (&self.secret_env, &self.secret_file) {
+            (Some(var), _) => Ok(crate::receiver::KeySource::Env(var.clone())),
+            (None, Some(path)) => Ok(crate::receiver::KeySource::File(path.clone())),
+            (None, None) => Err(crate::exit::UsageError::new(
+                "no secret source: pass --secret-env VAR or --secret-file PATH",
+            )),
+        }
+    }
+}
+
 /// `sfhooks verify`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -315,6 +328,7 @@ Answers (the generated Apex retries anything but 2xx):
   200  verified (and accepted by --forward-to); or a repeated webhook-id, not forwarded again
   400  malformed: missing or unparsable header, body not an sfhooks envelope
   401  bad signature, or timestamp outside --tolerance
+  403  the envelope's orgId is none of the --org-id values
   405  not a POST
   408  headers or body not received within --read-timeout
   409  the same webhook-id is being processed right now
@@ -352,4 +366,12 @@ pub struct ListenArgs {
     /// Signature scheme.
     #[arg(long, value_enum, default_value_t = SignatureScheme::Standard)]
     pub signature_scheme: SignatureScheme,
+    /// Accept deliveries only from this org (15- or 18-character 00D... id; repeat for several);
+    /// others get 403.
+    #[arg(long, value_name = "00D...", value_parser = parse_org_id)]
+    pub org_id: Vec<crate::webhook::OrgId>,
+}
+
+fn parse_org_id(value: &str) -> Result<crate::webhook::OrgId, String> {
+    crate::webhook::OrgId::parse(value).map_err(|e| e.to_string())
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod exit;
 pub mod mdapi;
 pub mod naming;
+pub mod receiver;
 pub mod redacted;
 pub mod render;
 pub mod salesforce;

@@ -25,10 +25,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use super::verify::{unix_now, Keys};
-use crate::cli::ListenArgs;
+use crate::cli::{ListenArgs, SignatureScheme};
 use crate::exit::UsageError;
-use crate::webhook::{parse_envelope, wire, Claim, Envelope, Headers, SeenIds};
+use crate::receiver::{unix_now, Keys};
+use crate::webhook::{parse_envelope, wire, Claim, Envelope, Headers, OrgId, SeenIds};
 
 /// Most `webhook-id`s remembered for replay detection (about 200 bytes each at most).
 const SEEN_IDS_CAPACITY: usize = 100_000;
@@ -56,7 +56,12 @@ const NOT_FORWARDED: [&str; 10] = [
 
 /// Runs `sfhooks listen`.
 pub fn run(args: &ListenArgs) -> anyhow::Result<u8> {
-    let keys = Keys::load(&args.secret, args.signature_scheme, args.tolerance)?;
+    let source = args.secret.key_source()?;
+    let keys = match args.signature_scheme {
+        SignatureScheme::Standard => Keys::standard(&source, args.tolerance),
+        SignatureScheme::Elements => Keys::elements(&source),
+    }
+    .map_err(|e| UsageError::new(e.to_string()))?;
     if args.read_timeout == 0 {
         return Err(UsageError::new("--read-timeout must be at least 1 second").into());
     }
@@ -69,6 +74,7 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<u8> {
         max_body: args.max_body,
         read_timeout: Duration::from_secs(args.read_timeout),
         json: args.json,
+        org_ids: args.org_id.clone(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -86,6 +92,8 @@ struct State {
     max_body: usize,
     read_timeout: Duration,
     json: bool,
+    /// `--org-id`: when not empty, deliveries from other orgs are refused with 403.
+    org_ids: Vec<OrgId>,
 }
 
 impl State {
@@ -340,6 +348,23 @@ async fn process(state: &State, req: Request<Incoming>) -> Reply {
         Ok(envelope) => envelope,
         Err(err) => return Reply::new(StatusCode::BAD_REQUEST, err.to_string()),
     };
+    if !state.org_ids.is_empty()
+        && !state
+            .org_ids
+            .iter()
+            .any(|org| org.matches(&envelope.data.org_id))
+    {
+        // Signed with our secret but from another org: a sandbox refreshed from production
+        // carries production's secret. 403, which the sender retries, so nothing is lost once
+        // the receiver is told to accept the org.
+        return Reply::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "org {:?} is not accepted here (--org-id): a sandbox copy of production's settings? deliveries stay pending in the sending org",
+                envelope.data.org_id
+            ),
+        );
+    }
 
     // Standard scheme only: the elements scheme has no id to deduplicate on.
     let id = delivery.as_ref().map(|d| d.id);
