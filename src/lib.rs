@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod exit;
+pub mod forward;
 pub mod mdapi;
 pub mod naming;
 pub mod receiver;

@@ -86,7 +86,7 @@ impl Keys {
     /// Standard Webhooks secrets (`whsec_...`), with `tolerance_secs` between the clocks.
     pub fn standard(source: &KeySource, tolerance_secs: u64) -> Result<Keys, KeysError> {
         let secrets = read_secrets(source)?;
-        let parsed = parse_each(source, &secrets, |s| Secret::parse(s))?;
+        let parsed = parse_each(source, &secrets, Secret::parse)?;
         // Not empty: read_secrets refuses an empty source.
         let verifier = Verifier::new(parsed).map_err(|source_err| bad(source, 1, 1, source_err))?;
         Ok(Keys::Standard(verifier.with_tolerance(tolerance_secs)))

@@ -465,5 +465,6 @@ fn bad_secret_or_forward_url_is_a_usage_error() {
             .env("SFHOOKS_TEST_SECRET", SPEC_SECRET),
     );
     assert_eq!(crate::support::code(&out), 2);
-    assert!(crate::support::stderr(&out).contains("not an absolute http:// or https:// URL"));
+    assert!(crate::support::stderr(&out)
+        .contains("not an absolute http://, https://, nats:// or tls:// URL"));
 }

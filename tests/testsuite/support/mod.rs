@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_org;
+pub mod nats;
 pub mod receiver;
 
 use std::path::Path;
