@@ -30,6 +30,12 @@ pub fn envelope_body() -> String {
     r#"{"type":"sfhooks.events","timestamp":"2025-01-31T12:00:00.000Z","data":{"orgId":"00D5g000004ABCDEAA","events":[{"eventId":"evt-1","eventType":"CREATED","objectType":"Contact","objectId":"0035g00000AbCdEAAV","occurredAt":"2025-01-31T11:59:58.000Z","record":{"LastName":"Doe"}},{"eventId":"evt-2","eventType":"UPDATED","objectType":"Account","objectId":"0015g00000XyZzYAAV","occurredAt":"2025-01-31T11:59:59.000Z","changedFields":["Name"],"record":{"Name":"Acme"}}]}}"#.to_string()
 }
 
+/// An envelope with a GAP event (the wire contract shared by the Apex, the poller and receivers)
+/// next to an ordinary one, from org `00D000000000001EAA`.
+pub fn gap_envelope_body() -> String {
+    r#"{"type":"sfhooks.events","timestamp":"2025-01-31T12:00:06.000Z","data":{"orgId":"00D000000000001EAA","events":[{"eventId":"evt-9","eventType":"DELETED","objectType":"Contact","objectId":"0035g00000AbCdEAAV","occurredAt":"2025-01-31T11:59:58.000Z"},{"eventId":"gap-1","eventType":"GAP","objectType":"Contact","occurredAt":"2025-01-31T12:00:05.000Z","gap":{"from":"2025-01-31T11:59:00.000Z","to":"2025-01-31T12:00:05.000Z","count":10200,"reason":"DML_ROWS"}}]}}"#.to_string()
+}
+
 /// Current Unix time.
 pub fn now() -> i64 {
     let secs = SystemTime::now()
