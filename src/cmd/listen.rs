@@ -84,7 +84,8 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
+    let (printer, printed) = Printer::start();
+    let outcome = runtime.block_on(async {
         let forward = match target {
             None => None,
             Some(ForwardTarget::Http(url)) => Some(Forward::Http(HttpForward::new(&url)?)),
@@ -101,9 +102,49 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<u8> {
             read_timeout: Duration::from_secs(args.read_timeout),
             json: args.json,
             org_ids: args.org_id.clone(),
+            printer,
         });
         serve(state, &args.bind, args.port).await
-    })
+    });
+    // Every task (and with it every handle on the printer) is gone once the runtime is: then the
+    // printer has written every line and exits.
+    drop(runtime);
+    let _ = printed.join();
+    outcome
+}
+
+/// Writes the event lines on stdout from a thread of its own, in the order the deliveries were
+/// accepted: a request hands its lines over without a system call, and the thread writes all the
+/// lines waiting in one `write` (under load, one per many deliveries instead of one each).
+#[derive(Clone)]
+struct Printer(std::sync::mpsc::Sender<String>);
+
+impl Printer {
+    fn start() -> (Printer, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let handle = std::thread::spawn(move || {
+            let mut batch = String::new();
+            // Ends when every sender is dropped and the queue is empty.
+            while let Ok(first) = rx.recv() {
+                batch.clear();
+                batch.push_str(&first);
+                while batch.len() < 256 * 1024 {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push_str(&more),
+                        Err(_) => break,
+                    }
+                }
+                // A closed stdout (`listen | head`) must not stop the receiver from answering.
+                let _ = std::io::stdout().lock().write_all(batch.as_bytes());
+            }
+        });
+        (Printer(tx), handle)
+    }
+
+    fn print(&self, lines: String) {
+        // Fails only once the thread is gone, which happens after the last sender.
+        let _ = self.0.send(lines);
+    }
 }
 
 /// `--forward-to`, checked before anything is started.
@@ -279,6 +320,7 @@ struct State {
     json: bool,
     /// `--org-id`: when not empty, deliveries from other orgs are refused with 403.
     org_ids: Vec<OrgId>,
+    printer: Printer,
 }
 
 impl State {
@@ -670,7 +712,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Reply {
             if let Some(id) = id {
                 state.seen().complete(id);
             }
-            print_events(&envelope, id, state.json);
+            state.printer.print(event_lines(&envelope, id, state.json));
             Reply::new(StatusCode::OK, "ok")
         }
     }
@@ -808,9 +850,9 @@ fn rejected(err: &crate::webhook::VerifyError) -> Reply {
     Reply::new(status, err.to_string())
 }
 
-/// One line per event on stdout (text or JSON), written at once so concurrent requests do not
-/// interleave their lines.
-fn print_events(envelope: &Envelope, webhook_id: Option<&str>, json: bool) {
+/// One line per event (text or JSON), all of a delivery's lines in one string so concurrent
+/// requests do not interleave them.
+fn event_lines(envelope: &Envelope, webhook_id: Option<&str>, json: bool) -> String {
     let mut out = String::new();
     for event in &envelope.data.events {
         if json {
@@ -841,8 +883,7 @@ fn print_events(envelope: &Envelope, webhook_id: Option<&str>, json: bool) {
             }
         }
     }
-    // A closed stdout (`listen | head`) must not stop the receiver from answering.
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    out
 }
 
 /// One line on stderr; never panics, unlike `eprintln!` on a closed stderr.
