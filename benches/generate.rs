@@ -1,14 +1,14 @@
 //! How long rendering the whole source tree takes for 1,000 objects (release mode):
 //! `cargo bench --bench generate`. The figure is recorded in the README.
 use criterion::{criterion_group, criterion_main, Criterion};
-use sfhooks::cli::InputArgs;
+use sfhooks::config::Overrides;
 
 fn thousand_objects() -> sfhooks::config::Config {
     let objects = (0..1000).map(|i| format!("Object_{i:04}__c")).collect();
-    let input = InputArgs {
+    let input = Overrides {
         objects: Some(objects),
         callback_url: Some("https://hooks.example.com/salesforce".into()),
-        ..InputArgs::default()
+        ..Overrides::default()
     };
     sfhooks::config::load(&input).expect("valid configuration")
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of `sfhooks listen` (issue 5), on loopback only.
+# Load test of `sfhooks listen`, on loopback only.
 #
 # Starts a release build of `sfhooks listen` on 127.0.0.1 (a free port), then runs wrk for
 # DURATION seconds posting 1 KB Standard Webhooks envelopes, each with its own webhook-id and a

@@ -1,4 +1,4 @@
-//! Verification speed (issue 5): a Standard Webhooks verification at 64 B, 1 KB and 16 KB bodies,
+//! Verification speed: a Standard Webhooks verification at 64 B, 1 KB and 16 KB bodies,
 //! in bytes per second, to set next to `openssl speed -hmac sha256` on the same machine.
 //!
 //! Run: `cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3`. The `hmac-rekeyed`

@@ -4,18 +4,12 @@
 //! user's manual, so it says what a flag does, its default, and where its value may also come from.
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser as _};
+use clap::{Args, Parser, Subcommand};
+use sfhooks::config::Overrides;
+use sfhooks::scheme::SignatureScheme;
 
-use crate::redacted::Redacted;
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0   success
-  1   a check failed (drift, bad signature), or Salesforce reported a failed/canceled deploy
-  2   usage, configuration or bad input
-  3   authentication with Salesforce failed
-  68  deploy partially succeeded
-  69  deploy still running when --wait ran out";
+use sfhooks::redacted::Redacted;
 
 /// Signed, reliable outbound webhooks for Salesforce.
 ///
@@ -23,7 +17,7 @@ Exit codes:
 /// a signed event to your URL whenever records are created, updated, deleted or undeleted; packages
 /// it for the Metadata API; deploys it; and verifies what it sends on the receiving side.
 #[derive(Debug, Parser)]
-#[command(name = "sfhooks", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(name = "sfhooks", version, after_help = sfhooks::exit_code::help_block(), propagate_version = true)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -89,14 +83,11 @@ Examples:
 
 Configuration comes from sfhooks.toml (or --config), then --instance, then flags; later wins.";
 
-/// Where the event signature scheme comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SignatureScheme {
-    /// Standard Webhooks v1: webhook-id, webhook-timestamp, webhook-signature (v1,<base64>).
-    Standard,
-    /// Open Connectors / Cloud Elements: Elements-Webhook-Signature: sha256=<base64>; no replay protection.
-    Elements,
+/// clap's parser for `--signature-scheme`: the library's names, with their descriptions in `--help`.
+fn signature_scheme() -> impl clap::builder::TypedValueParser<Value = SignatureScheme> {
+    let names = SignatureScheme::ALL
+        .map(|scheme| PossibleValue::new(scheme.name()).help(scheme.description()));
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<SignatureScheme>())
 }
 
 /// The configuration inputs shared by generate, package and deploy.
@@ -124,11 +115,28 @@ pub struct InputArgs {
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
     /// How deliveries are signed [default: standard].
-    #[arg(long, value_enum, value_name = "SCHEME")]
+    #[arg(long, value_parser = signature_scheme(), value_name = "SCHEME")]
     pub signature_scheme: Option<SignatureScheme>,
     /// Accept an http:// callback URL (only for test receivers; events travel unencrypted).
     #[arg(long)]
     pub allow_insecure_http: bool,
+}
+
+impl InputArgs {
+    /// The flags as the library's plain options.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            instance: self.instance.clone(),
+            objects: self.objects.clone(),
+            callback_url: self.callback_url.clone(),
+            events: self.events.clone(),
+            api_version: self.api_version.clone(),
+            prefix: self.prefix.clone(),
+            signature_scheme: self.signature_scheme,
+            allow_insecure_http: self.allow_insecure_http,
+        }
+    }
 }
 
 /// `sfhooks generate`.
@@ -268,10 +276,10 @@ pub struct SecretSource {
 
 impl SecretSource {
     /// The library's description of the source (clap's group guarantees exactly one is given).
-    pub fn key_source(&self) -> Result<crate::receiver::KeySource, crate::exit::UsageError> {
+    pub fn key_source(&self) -> Result<sfhooks::receiver::KeySource, crate::exit::UsageError> {
         match (&self.secret_env, &self.secret_file) {
-            (Some(var), _) => Ok(crate::receiver::KeySource::Env(var.clone())),
-            (None, Some(path)) => Ok(crate::receiver::KeySource::File(path.clone())),
+            (Some(var), _) => Ok(sfhooks::receiver::KeySource::Env(var.clone())),
+            (None, Some(path)) => Ok(sfhooks::receiver::KeySource::File(path.clone())),
             (None, None) => Err(crate::exit::UsageError::new(
                 "no secret source: pass --secret-env VAR or --secret-file PATH",
             )),
@@ -307,13 +315,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH")]
     pub body_file: Option<PathBuf>,
     /// Accepted clock difference in seconds, either way.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::webhook::wire::DEFAULT_TOLERANCE_SECS)]
+    #[arg(long, value_name = "SECONDS", default_value_t = sfhooks::webhook::wire::DEFAULT_TOLERANCE_SECS)]
     pub tolerance: u64,
     /// Pretend the current time is this Unix time.
     #[arg(long, value_name = "UNIX")]
     pub now: Option<i64>,
     /// Signature scheme.
-    #[arg(long, value_enum, default_value_t = SignatureScheme::Standard)]
+    #[arg(long, value_parser = signature_scheme(), default_value_t = SignatureScheme::Standard)]
     pub signature_scheme: SignatureScheme,
 }
 
@@ -374,11 +382,11 @@ pub struct ListenArgs {
     pub nats_stream: Option<String>,
     /// How long the stream created by --nats-stream dedupes ids: it must cover the sender's
     /// retry horizon, and may not be shorter than --tolerance (90s, 15m, 24h, 7d).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::forward::jetstream::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = sfhooks::forward::jetstream::parse_duration)]
     pub nats_duplicate_window: std::time::Duration,
     /// Max age of messages in the stream created by --nats-stream; 0 keeps them until removed
     /// otherwise. JetStream refuses a duplicate window longer than this.
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::forward::jetstream::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = sfhooks::forward::jetstream::parse_duration)]
     pub nats_max_age: std::time::Duration,
     /// With nats://: publish each event on sfhooks.events.<orgId>.<objectType>.<eventType>
     /// (Nats-Msg-Id = eventId) instead of the whole delivery on sfhooks.deliveries.<orgId>.
@@ -394,21 +402,57 @@ pub struct ListenArgs {
     #[arg(long)]
     pub json: bool,
     /// Accepted clock difference in seconds, either way; also how long webhook-ids are remembered.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::webhook::wire::DEFAULT_TOLERANCE_SECS)]
+    #[arg(long, value_name = "SECONDS", default_value_t = sfhooks::webhook::wire::DEFAULT_TOLERANCE_SECS)]
     pub tolerance: u64,
     /// Seconds a client gets to send its request headers, and again its body, before the
     /// connection is dropped (protects against slow clients).
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub read_timeout: u64,
     /// Signature scheme.
-    #[arg(long, value_enum, default_value_t = SignatureScheme::Standard)]
+    #[arg(long, value_parser = signature_scheme(), default_value_t = SignatureScheme::Standard)]
     pub signature_scheme: SignatureScheme,
     /// Accept deliveries only from this org (15- or 18-character 00D... id; repeat for several);
     /// others get 403.
     #[arg(long, value_name = "00D...", value_parser = parse_org_id)]
-    pub org_id: Vec<crate::webhook::OrgId>,
+    pub org_id: Vec<sfhooks::webhook::OrgId>,
 }
 
-fn parse_org_id(value: &str) -> Result<crate::webhook::OrgId, String> {
-    crate::webhook::OrgId::parse(value).map_err(|e| e.to_string())
+fn parse_org_id(value: &str) -> Result<sfhooks::webhook::OrgId, String> {
+    sfhooks::webhook::OrgId::parse(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+    use sfhooks::exit_code::TABLE;
+
+    use super::*;
+
+    /// The commands whose `--help` lists exit codes with their own meanings use only the codes
+    /// the library defines (the top-level list is `exit_code::help_block` itself).
+    #[test]
+    fn command_help_lists_only_defined_exit_codes() {
+        let cli = Cli::command();
+        for name in ["deploy", "verify"] {
+            let help = cli
+                .find_subcommand(name)
+                .and_then(|c| c.get_after_help())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let block = help.split("Exit codes").nth(1).unwrap_or_default();
+            let codes: Vec<u8> = block
+                .lines()
+                .skip(1)
+                .take_while(|l| !l.trim().is_empty())
+                .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+                .collect();
+            assert!(codes.len() >= 3, "{name}: {block}");
+            for code in codes {
+                assert!(
+                    TABLE.iter().any(|(defined, _)| *defined == code),
+                    "{name} --help lists exit code {code}, which exit_code::TABLE does not define"
+                );
+            }
+        }
+    }
 }

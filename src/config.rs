@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{InputArgs, SignatureScheme};
 use crate::naming::{self, NameError, ObjectName};
 use crate::redacted::Redacted;
+use crate::scheme::SignatureScheme;
 
 /// Default Salesforce API version of the generated metadata.
 pub const DEFAULT_API_VERSION: &str = "63.0";
@@ -23,6 +23,30 @@ pub const DEFAULT_PREFIX: &str = "Sfhooks";
 pub const DEFAULT_OUT: &str = "force-app/main/default";
 /// The config file read from the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "sfhooks.toml";
+
+/// What the caller gives on top of the files: where to read them, and values that override
+/// theirs. The command line fills it from its flags; a library user fills it by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// sfhooks.toml to read; `None` reads ./sfhooks.toml when it exists.
+    pub config: Option<PathBuf>,
+    /// Open Connectors / Cloud Elements instance JSON to read.
+    pub instance: Option<PathBuf>,
+    /// Objects to watch (API names).
+    pub objects: Option<Vec<String>>,
+    /// Absolute https URL the events are POSTed to.
+    pub callback_url: Option<String>,
+    /// Events to send.
+    pub events: Option<Vec<String>>,
+    /// Salesforce API version of the generated metadata.
+    pub api_version: Option<String>,
+    /// Prefix of every generated name.
+    pub prefix: Option<String>,
+    /// How deliveries are signed.
+    pub signature_scheme: Option<SignatureScheme>,
+    /// Accept an http:// callback URL (test receivers only).
+    pub allow_insecure_http: bool,
+}
 
 /// A configuration that cannot be used, with what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -303,7 +327,7 @@ fn apply_instance(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn apply_flags(raw: &mut Raw, input: &InputArgs, out: Option<&Path>) {
+fn apply_flags(raw: &mut Raw, input: &Overrides, out: Option<&Path>) {
     if let Some(objects) = &input.objects {
         raw.objects = Some(objects.clone());
     }
@@ -507,12 +531,12 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
 }
 
 /// Loads the configuration: sfhooks.toml (or `--config`), then `--instance`, then flags.
-pub fn load(input: &InputArgs) -> Result<Config, ConfigError> {
+pub fn load(input: &Overrides) -> Result<Config, ConfigError> {
     load_with_out(input, None)
 }
 
 /// Like [`load`], with an `--out` flag that overrides the config file's `out`.
-pub fn load_with_out(input: &InputArgs, out: Option<&Path>) -> Result<Config, ConfigError> {
+pub fn load_with_out(input: &Overrides, out: Option<&Path>) -> Result<Config, ConfigError> {
     let mut raw = Raw::default();
     match &input.config {
         Some(path) => apply_config_file(&mut raw, path)?,
@@ -534,11 +558,11 @@ pub fn load_with_out(input: &InputArgs, out: Option<&Path>) -> Result<Config, Co
 mod tests {
     use super::*;
 
-    fn flags(objects: &str, url: &str) -> InputArgs {
-        InputArgs {
+    fn flags(objects: &str, url: &str) -> Overrides {
+        Overrides {
             objects: Some(objects.split(',').map(str::to_string).collect()),
             callback_url: Some(url.to_string()),
-            ..InputArgs::default()
+            ..Overrides::default()
         }
     }
 
@@ -640,11 +664,11 @@ mod tests {
             "event.notification.subscription.id":"x"},"name":"x"}"#,
         )
         .expect("write");
-        let input = InputArgs {
+        let input = Overrides {
             config: Some(toml.clone()),
             instance: Some(instance),
             prefix: Some("Flag".into()),
-            ..InputArgs::default()
+            ..Overrides::default()
         };
         let config = load(&input).expect("valid");
         assert_eq!(config.callback_url.as_str(), "https://b.example.com/");
@@ -675,9 +699,9 @@ mod tests {
         ] {
             let path = dir.path().join("i.json");
             std::fs::write(&path, format!(r#"{{"configuration":{{{conf}}}}}"#)).expect("write");
-            let input = InputArgs {
+            let input = Overrides {
                 instance: Some(path),
-                ..InputArgs::default()
+                ..Overrides::default()
             };
             let err = load(&input).expect_err(conf).to_string();
             assert!(err.contains(needle), "{conf}: {err}");
@@ -689,9 +713,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let toml = dir.path().join("sfhooks.toml");
         std::fs::write(&toml, "objetcs = [\"Lead\"]\n").expect("write");
-        let input = InputArgs {
+        let input = Overrides {
             config: Some(toml),
-            ..InputArgs::default()
+            ..Overrides::default()
         };
         let err = load(&input).expect_err("typo").to_string();
         assert!(err.contains("objetcs"), "{err}");

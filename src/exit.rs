@@ -1,26 +1,7 @@
-//! Exit codes, and how errors map to them.
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | a check failed, or Salesforce reported a failed/canceled deploy |
-//! | 2 | usage, configuration or bad input |
-//! | 3 | authentication with Salesforce failed |
-//! | 68 | deploy partially succeeded (as the Salesforce CLI) |
-//! | 69 | deploy still running when `--wait` ran out (as the Salesforce CLI) |
+//! How the binary's errors map to exit codes and to the `error:`/`hint:` lines it prints.
+//! The codes themselves are defined once, in the library's `exit_code`.
 
-/// Success.
-pub const OK: u8 = 0;
-/// A check failed, or Salesforce reported a failure.
-pub const FAILURE: u8 = 1;
-/// Usage, configuration or bad input.
-pub const USAGE: u8 = 2;
-/// Authentication failed.
-pub const AUTH: u8 = 3;
-/// Deploy succeeded partially.
-pub const PARTIAL: u8 = 68;
-/// Deploy still running when the wait ran out.
-pub const STILL_RUNNING: u8 = 69;
+pub use sfhooks::exit_code::{AUTH, FAILURE, OK, PARTIAL, STILL_RUNNING, USAGE};
 
 /// Bad input from the user: wrong flags, bad config, unreadable files. Exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +18,7 @@ impl UsageError {
 /// Authentication with Salesforce failed. Exit code 3.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct AuthError(pub String);
+pub struct AuthFailed(pub String);
 
 /// The error and its causes on one line, `outer: cause: root`, like anyhow's `{:#}`, except that a
 /// cause whose text the line already holds is not repeated. Typed errors here put their source in
@@ -81,13 +62,13 @@ pub struct Hinted {
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<UsageError>()
-            || cause.is::<crate::config::ConfigError>()
-            || cause.is::<crate::naming::NameError>()
+            || cause.is::<sfhooks::config::ConfigError>()
+            || cause.is::<sfhooks::naming::NameError>()
             || cause.is::<clap::Error>()
         {
             return USAGE;
         }
-        if cause.is::<AuthError>() {
+        if cause.is::<AuthFailed>() {
             return AUTH;
         }
         if let Some(h) = cause.downcast_ref::<Hinted>() {

@@ -1,21 +1,28 @@
 //! The `sfhooks` binary: parse arguments, run the command, turn the outcome into an exit code.
+//! Flags (`cli`), the commands (`cmd`) and the error-to-exit-code mapping (`exit`) live here; the
+//! library below them never sees clap or anyhow.
 use std::process::ExitCode;
 
 use clap::Parser;
 
+mod cli;
+mod cmd;
+mod exit;
+mod secret_flags;
+
 fn main() -> ExitCode {
-    let cli = sfhooks::cli::Cli::parse();
-    match sfhooks::run(cli) {
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            if sfhooks::exit::is_broken_pipe(&err) {
+            if exit::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", sfhooks::exit::message(&err));
-            for hint in sfhooks::exit::hints(&err) {
+            eprintln!("error: {}", exit::message(&err));
+            for hint in exit::hints(&err) {
                 eprintln!("hint: {hint}");
             }
-            ExitCode::from(sfhooks::exit::code_for(&err))
+            ExitCode::from(exit::code_for(&err))
         }
     }
 }

@@ -1,18 +1,22 @@
 //! Renders the embedded `templates/` folder into the generated SFDX source tree, in memory.
 //!
-//! One Tera instance holds every template, embedded at build time. `docs/templates.md` is the
+//! One Tera instance holds every template, embedded at build time and parsed once per process
+//! (a template that is not UTF-8 is an error, never an empty file). [`generate`] returns the
+//! files with their [`Manifest`], the one description of what the tree contains. `docs/templates.md` is the
 //! contract between this module and the templates: how a template path becomes an output path,
 //! and what the context holds. Autoescape is off for every template: values that came from the user
 //! are escaped explicitly with the `apex_string` and `xml` filters, which are tested here.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
 
 use include_dir::{include_dir, Dir};
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::cli::SignatureScheme;
 use crate::config::{Config, Events};
+use crate::generated::{Generated, GeneratedTrigger, Manifest, MANIFEST_FORMAT};
 use crate::naming;
+use crate::scheme::SignatureScheme;
 use crate::webhook::wire::{Wire, WIRE};
 
 /// The generated tree: path relative to the SFDX source folder, with `/` separators -> content.
@@ -46,6 +50,12 @@ pub enum RenderError {
         template: String,
         /// Tera's message with its causes.
         message: String,
+    },
+    /// An embedded template is not UTF-8 (caught by build.rs too).
+    #[error("template {template} is not UTF-8 (a bug in sfhooks, please report it)")]
+    NotUtf8 {
+        /// The template's path under templates/.
+        template: String,
     },
     /// A generated name broke a Salesforce rule.
     #[error(
@@ -175,20 +185,10 @@ pub fn apex_string_literal(value: &str) -> String {
     out
 }
 
-/// Escapes XML text content or an attribute value.
+/// Escapes XML text content or an attribute value: `&`, `<`, `>`, `"` and `'` all become
+/// entities (`quick_xml::escape::escape`, the same escaping as the package's XML layer).
 pub fn xml_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    quick_xml::escape::escape(value).into_owned()
 }
 
 fn string_filter(
@@ -205,33 +205,56 @@ fn string_filter(
     }
 }
 
-/// The one Tera instance, with every embedded template and the escaping filters.
-fn engine() -> Result<Tera, RenderError> {
+/// The Tera instance and the sorted template names, built on first use and shared.
+struct Engine {
+    tera: Tera,
+    templates: Vec<String>,
+}
+
+static ENGINE: LazyLock<Result<Engine, String>> =
+    LazyLock::new(|| build_engine().map_err(|e| e.to_string()));
+
+/// The one Tera instance; a failure to build it is reported on every call.
+fn engine() -> Result<&'static Engine, RenderError> {
+    ENGINE.as_ref().map_err(|message| RenderError::Template {
+        template: "templates/".to_string(),
+        message: message.clone(),
+    })
+}
+
+/// Every embedded template and the escaping filters.
+fn build_engine() -> Result<Engine, RenderError> {
     let mut tera = Tera::default();
     tera.autoescape_on(vec![]);
     let mut sources = Vec::new();
-    collect(&TEMPLATES, &mut sources);
-    tera.add_raw_templates(sources.iter().map(|(p, s)| (p.as_str(), s.as_str())))
+    collect(&TEMPLATES, &mut sources)?;
+    tera.add_raw_templates(sources.iter().map(|(p, s)| (p.as_str(), *s)))
         .map_err(|e| tera_error("templates/", &e))?;
     tera.register_filter(
         "apex_string",
         string_filter("apex_string", apex_string_literal),
     );
     tera.register_filter("xml", string_filter("xml", xml_escape));
-    Ok(tera)
+    let mut templates: Vec<String> = sources.into_iter().map(|(p, _)| p).collect();
+    templates.sort();
+    Ok(Engine { tera, templates })
 }
 
 /// Every template file, as (path relative to templates/, source).
-fn collect(dir: &Dir<'static>, out: &mut Vec<(String, String)>) {
+fn collect(dir: &Dir<'static>, out: &mut Vec<(String, &'static str)>) -> Result<(), RenderError> {
     for file in dir.files() {
         let path = file.path().to_string_lossy().replace('\\', "/");
         if path.ends_with(TEMPLATE_SUFFIX) {
-            out.push((path, file.contents_utf8().unwrap_or_default().to_string()));
+            let source = file.contents_utf8().ok_or_else(|| RenderError::NotUtf8 {
+                template: path.clone(),
+            })?;
+            out.push((path, source));
         }
     }
     for sub in dir.dirs() {
-        collect(sub, out);
+        collect(sub, out)?;
     }
+    Ok(())
 }
 
 fn tera_error(template: &str, err: &tera::Error) -> RenderError {
@@ -268,12 +291,13 @@ fn render_one(
 }
 
 /// The names of the generated test classes, sorted: the classes whose role ends in `Tests`.
-pub fn test_classes(prefix: &str) -> Vec<String> {
-    let mut names: Vec<String> = template_paths()
+/// (The manifest carries them: [`Manifest::test_classes`].)
+fn test_classes(templates: &[String], prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = templates
         .iter()
         .filter_map(|t| match classify(t, prefix) {
             Output::Single { stem, name, path }
-                if stem.ends_with("Tests") && path.ends_with(".cls") =>
+                if stem.ends_with(crate::mdapi::TEST_CLASS_SUFFIX) && path.ends_with(".cls") =>
             {
                 Some(name)
             }
@@ -284,27 +308,25 @@ pub fn test_classes(prefix: &str) -> Vec<String> {
     names
 }
 
-fn template_paths() -> Vec<String> {
-    let mut sources = Vec::new();
-    collect(&TEMPLATES, &mut sources);
-    sources.into_iter().map(|(p, _)| p).collect()
+/// Renders the tree `sfhooks generate` writes for a configuration: every file and the
+/// manifest file ([`crate::generated::MANIFEST_FILE`]).
+pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
+    Ok(generate(config)?.into_source_tree())
 }
 
-/// Renders the whole source tree for a configuration.
-pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
-    let tera = engine()?;
+/// Renders every file for a configuration and says what they are.
+pub fn generate(config: &Config) -> Result<Generated, RenderError> {
+    let engine = engine()?;
+    let tera = &engine.tera;
     let prefix = config.prefix.as_str();
-    let templates: Vec<String> = {
-        let mut t: Vec<String> = tera.get_template_names().map(str::to_string).collect();
-        t.sort();
-        t
-    };
+    let templates = &engine.templates;
     let mut names = BTreeMap::new();
-    for template in &templates {
+    for template in templates {
         if let Output::Single { stem, name, .. } = classify(template, prefix) {
             names.insert(stem, name);
         }
     }
+    let test_class_names = test_classes(templates, prefix);
     let object_names: Vec<naming::ObjectName> =
         config.objects.iter().map(|o| o.name.clone()).collect();
     let triggers = naming::trigger_names(prefix, &object_names);
@@ -341,8 +363,8 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
         sfhooks_version: env!("CARGO_PKG_VERSION"),
         api_version: &config.api_version,
         prefix,
-        names,
-        test_classes: test_classes(prefix),
+        names: names.clone(),
+        test_classes: test_class_names.clone(),
         callback_url: url.as_str(),
         remote_site_url,
         signature_scheme: config.signature_scheme,
@@ -359,7 +381,7 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
     small.remove("objects");
 
     let mut out = SourceTree::new();
-    for template in &templates {
+    for template in templates {
         match classify(template, prefix) {
             Output::Partial => {}
             Output::PerObject => {
@@ -367,9 +389,9 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
                     let mut ctx = small.clone();
                     ctx.insert("object", object);
                     let path = format!("triggers/{}.trigger", object.trigger);
-                    render_one(&tera, template, &ctx, &mut out, path.clone())?;
+                    render_one(tera, template, &ctx, &mut out, path.clone())?;
                     render_one(
-                        &tera,
+                        tera,
                         TEMPLATE_TRIGGER_META,
                         &ctx,
                         &mut out,
@@ -379,12 +401,12 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
             }
             Output::Single { path, name, .. } => {
                 let is_class = path.starts_with("classes/") && path.ends_with(".cls");
-                render_one(&tera, template, &context, &mut out, path.clone())?;
+                render_one(tera, template, &context, &mut out, path.clone())?;
                 if is_class {
                     let mut ctx = small.clone();
                     ctx.insert("class_name", &name);
                     render_one(
-                        &tera,
+                        tera,
                         TEMPLATE_CLASS_META,
                         &ctx,
                         &mut out,
@@ -394,7 +416,47 @@ pub fn render(config: &Config) -> Result<SourceTree, RenderError> {
             }
         }
     }
-    Ok(out)
+    let manifest = manifest(config, &out, test_class_names, &names, &objects);
+    Ok(Generated {
+        files: out,
+        manifest,
+    })
+}
+
+/// The manifest of a rendered tree.
+fn manifest(
+    config: &Config,
+    files: &SourceTree,
+    test_classes: Vec<String>,
+    names: &BTreeMap<String, String>,
+    objects: &[ObjectContext],
+) -> Manifest {
+    // templates/classes/TriggersTests.cls.tera has one test method per generated trigger.
+    let tested_by = names.get("TriggersTests").cloned().unwrap_or_default();
+    let mut triggers: Vec<GeneratedTrigger> = objects
+        .iter()
+        .map(|o| GeneratedTrigger {
+            object: o.api_name.clone(),
+            trigger: o.trigger.clone(),
+            tested_by: tested_by.clone(),
+        })
+        .collect();
+    triggers.sort_by(|a, b| a.trigger.cmp(&b.trigger));
+    Manifest {
+        format: MANIFEST_FORMAT,
+        prefix: config.prefix.clone(),
+        api_version: config.api_version.clone(),
+        signature_scheme: config.signature_scheme,
+        test_classes,
+        triggers,
+        files: files
+            .keys()
+            .map(|path| {
+                let type_name = crate::mdapi::metadata_type(path).unwrap_or_default();
+                (path.clone(), type_name.to_string())
+            })
+            .collect(),
+    }
 }
 
 /// True when `path` (relative to the source folder) is a file sfhooks generates for this prefix,
@@ -485,6 +547,33 @@ mod tests {
             tera.render("t.xml", &ctx).expect("render"),
             r"a&apos;&lt;b&gt; 'a\'<b>' a'<b>"
         );
+    }
+
+    #[test]
+    fn a_template_that_is_not_utf8_is_an_error_not_an_empty_file() {
+        use include_dir::{DirEntry, File};
+        static BAD: Dir<'static> = Dir::new(
+            "",
+            &[DirEntry::File(File::new(
+                "classes/Bad.cls.tera",
+                b"\xff\xfe",
+            ))],
+        );
+        let mut sources = Vec::new();
+        let err = collect(&BAD, &mut sources).expect_err("not UTF-8");
+        assert!(
+            err.to_string()
+                .contains("template classes/Bad.cls.tera is not UTF-8"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_engine_is_built_once() {
+        let first = engine().expect("builds");
+        let second = engine().expect("builds");
+        assert!(std::ptr::eq(first, second));
+        assert!(first.templates.iter().any(|t| t == TEMPLATE_TRIGGER));
     }
 
     #[test]

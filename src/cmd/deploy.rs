@@ -1,4 +1,4 @@
-//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report (issue 4).
+//! `sfhooks deploy`: authenticate, deploy a Metadata API zip, wait for it, report.
 //!
 //! The flow is one way: flags → a [`Plan`] (what to start, with which options; every usage error
 //! is found here, before any network call) → credentials → a session → start the job (`deploy`,
@@ -6,8 +6,8 @@
 //! `--wait` runs out or Ctrl-C cancels → report on stdout and return the exit code. The plan is
 //! built in `plan`, the progress line and the report are `output`'s; this file holds the rest.
 //!
-//! Process-wide state: a Ctrl-C counter set by the `ctrlc` handler this command installs, read by
-//! the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
+//! Process-wide state: a Ctrl-C counter, counted by a tokio signal stream (the same mechanism
+//! `listen` uses) on a thread of its own that this command starts once, read by the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
-use crate::exit::{self, AuthError, Hinted, UsageError};
-use crate::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
-use crate::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
+use crate::exit::{self, AuthFailed, Hinted, UsageError};
+use sfhooks::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
+use sfhooks::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
 
 mod output;
 mod plan;
@@ -84,10 +84,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     };
 
     // Installed before the job starts, so a Ctrl-C from here on cancels it rather than killing
-    // sfhooks with a deploy running unseen. A second install (library use) is harmless.
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTS.fetch_add(1, Ordering::SeqCst);
-    });
+    // sfhooks with a deploy running unseen.
+    count_interrupts().context("cannot install the Ctrl-C handler")?;
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
@@ -207,7 +205,7 @@ fn auth_failed(err: auth::AuthError) -> anyhow::Error {
         {
             UsageError::new(err.to_string()).into()
         }
-        other => AuthError(format!(
+        other => AuthFailed(format!(
             "authentication with Salesforce failed: {}",
             exit::message_of(&other)
         ))
@@ -243,7 +241,7 @@ impl Connection {
                 )
                 .with_context(|| format!("bad instance URL {}", session.instance_url))?;
                 match f(&self.client) {
-                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthError(format!(
+                    Err(err @ MetadataError::InvalidSession { .. }) => Err(AuthFailed(format!(
                         "Salesforce refused the session that the {} just issued: {err}",
                         self.creds.flow()
                     ))
@@ -436,13 +434,45 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// Counts every SIGINT in [`INTERRUPTS`] from now on, instead of letting it end the process.
+/// The handler is registered before this returns (a Ctrl-C right after is counted) and only once
+/// per process; the counting thread lives as long as the process.
+fn count_interrupts() -> std::io::Result<()> {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if INSTALLED.get().is_some() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let mut interrupts = {
+        let _context = runtime.enter();
+        #[cfg(unix)]
+        let stream = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let stream = tokio::signal::windows::ctrl_c()?;
+        stream
+    };
+    std::thread::Builder::new()
+        .name("sfhooks-ctrl-c".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                while interrupts.recv().await.is_some() {
+                    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        })?;
+    let _ = INSTALLED.set(());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::plan::{job_id_arg, ZipContents};
-    use crate::salesforce::metadata::DeployStatus;
+    use super::plan::{inspect_zip, job_id_arg};
+    use sfhooks::salesforce::metadata::DeployStatus;
     #[test]
     fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
-        use crate::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
         let given = Refused::InsecureUrl {
             what: "login URL",
             url: "http://login.example.com".into(),
@@ -457,75 +487,18 @@ mod tests {
 
     use super::*;
 
-    fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for (name, body) in files {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            w.write_all(body.as_bytes()).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
-
+    /// A zip sfhooks cannot deploy is bad input, exit 2 (what is read from a zip is tested in
+    /// `sfhooks::package`).
     #[test]
-    fn test_classes_are_the_zips_is_test_classes() {
-        let zip = zip_of(&[
-            ("package.xml", "<Package/>"),
-            (
-                "classes/Dispatcher.cls",
-                "public class Dispatcher { @TestVisible static Integer n; }",
-            ),
-            ("classes/Dispatcher.cls-meta.xml", "<ApexClass/>"),
-            (
-                "classes/DispatcherTest.cls",
-                "@isTest\nprivate class DispatcherTest { @IsTest static void a() {} }",
-            ),
-            (
-                "classes/OutboxTest.cls",
-                "@IsTest(SeeAllData=false) private class OutboxTest { static testMethod void a() {} }",
-            ),
-            (
-                "classes/TestSupport.cls",
-                "/** Helpers; see @IsTest methods elsewhere. */\n@IsTest\npublic class TestSupport {\n  \
-                 // not an @IsTest method\n  public static String S = '@IsTest \\' @IsTest';\n  \
-                 public static void testMethodHelper() {}\n}",
-            ),
-            (
-                "classes/Sneaky.cls",
-                "public class Sneaky { @IsTestish void m() {} }",
-            ),
-            (
-                "triggers/T.trigger",
-                "@IsTest trigger T on Contact (after insert) {}",
-            ),
-        ]);
-        let contents = ZipContents::read(&zip).unwrap();
-        assert_eq!(
-            contents,
-            ZipContents {
-                single_package: true,
-                test_classes: vec!["DispatcherTest".into(), "OutboxTest".into()],
-            }
-        );
-    }
-
-    #[test]
-    fn package_xml_decides_single_package_and_is_required() {
-        let nested = zip_of(&[
-            ("unpackaged/package.xml", "<Package/>"),
-            (
-                "unpackaged/classes/ATest.cls",
-                "@IsTest class ATest { @IsTest static void a() {} }",
-            ),
-        ]);
-        let contents = ZipContents::read(&nested).unwrap();
-        assert!(!contents.single_package);
-        assert_eq!(contents.test_classes, vec!["ATest".to_string()]);
-        let none = zip_of(&[("classes/A.cls", "class A {}")]);
-        let err = ZipContents::read(&none).unwrap_err();
+    fn package_xml_is_required_and_a_bad_zip_is_a_usage_error() {
+        let empty = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()))
+            .finish()
+            .unwrap()
+            .into_inner();
+        let err = inspect_zip(&empty).unwrap_err();
         assert_eq!(exit::code_for(&err), exit::USAGE);
         assert!(err.to_string().contains("no package.xml"), "{err}");
-        let err = ZipContents::read(b"not a zip").unwrap_err();
+        let err = inspect_zip(b"not a zip").unwrap_err();
         assert_eq!(exit::code_for(&err), exit::USAGE);
     }
 
@@ -596,11 +569,13 @@ mod tests {
 
     #[test]
     fn verdict_codes_follow_the_salesforce_cli() {
-        let with = |status: DeployStatus, success: bool| DeployResult {
-            status,
-            success,
-            done: true,
-            ..DeployResult::default()
+        // DeployResult is the library's non-exhaustive type: set its fields on a default one.
+        let with = |status: DeployStatus, success: bool| {
+            let mut result = DeployResult::default();
+            result.status = status;
+            result.success = success;
+            result.done = true;
+            result
         };
         assert_eq!(verdict_code(&with(DeployStatus::Succeeded, true)), 0);
         assert_eq!(

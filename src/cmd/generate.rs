@@ -9,18 +9,18 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::GenerateArgs;
-use crate::config::{self, Config};
 use crate::exit;
-use crate::render::{self, SourceTree, GENERATED_HEADER};
+use sfhooks::config::{self, Config};
+use sfhooks::render::{self, SourceTree, GENERATED_HEADER};
 
 /// Runs `sfhooks generate`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
-    let config = config::load_with_out(&args.input, args.out.as_deref())?;
+    let config = config::load_with_out(&args.input.overrides(), args.out.as_deref())?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }
     let tree = render::render(&config)?;
-    let plan = Plan::new(&config, &tree)?;
+    let plan = WritePlan::new(&config, &tree)?;
     if args.check {
         return check(&config, &plan);
     }
@@ -39,7 +39,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
 
 /// The difference between the rendered tree and the folder on disk.
 #[derive(Debug, Default)]
-struct Plan {
+struct WritePlan {
     /// (relative path, old content if any, new content)
     writes: Vec<(String, Option<String>, String)>,
     /// (relative path, old content) of generated files the configuration no longer produces.
@@ -47,8 +47,8 @@ struct Plan {
     unchanged: usize,
 }
 
-impl Plan {
-    fn new(config: &Config, tree: &SourceTree) -> anyhow::Result<Plan> {
+impl WritePlan {
+    fn new(config: &Config, tree: &SourceTree) -> anyhow::Result<WritePlan> {
         let out = &config.out_dir;
         if out.exists() && !out.is_dir() {
             return Err(exit::UsageError::new(format!(
@@ -57,7 +57,7 @@ impl Plan {
             ))
             .into());
         }
-        let mut plan = Plan::default();
+        let mut plan = WritePlan::default();
         for (rel, content) in tree {
             let path = out.join(rel);
             match read_if_exists(&path)? {
@@ -163,7 +163,7 @@ fn existing_files(root: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// `--check`: exit 0 when the folder matches, 1 with a unified diff and the fix otherwise.
-fn check(config: &Config, plan: &Plan) -> anyhow::Result<u8> {
+fn check(config: &Config, plan: &WritePlan) -> anyhow::Result<u8> {
     if plan.is_empty() {
         println!(
             "{} is up to date ({} files)",
@@ -206,24 +206,9 @@ fn check(config: &Config, plan: &Plan) -> anyhow::Result<u8> {
 
 /// The command line that was run, without `--check`, quoted for a POSIX shell.
 fn regenerate_command() -> String {
-    let mut words = vec!["sfhooks".to_string()];
-    words.extend(
-        std::env::args()
-            .skip(1)
-            .filter(|a| a != "--check")
-            .map(|a| shell_quote(&a)),
-    );
-    words.join(" ")
-}
-
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--check")
+        .collect();
+    sfhooks::shell::join(std::iter::once("sfhooks").chain(args.iter().map(String::as_str)))
 }

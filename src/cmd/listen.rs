@@ -28,14 +28,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::cli::{ListenArgs, SignatureScheme};
-use crate::exit::{AuthError, Hinted, UsageError, FAILURE};
-use crate::forward::jetstream::{
+use crate::cli::ListenArgs;
+use crate::exit::{AuthFailed, Hinted, UsageError, FAILURE};
+use sfhooks::forward::jetstream::{
     self, body_id, NatsAuth, NatsConnectError, NatsEvent, NatsUrl, Publisher, Stored, StreamSpec,
 };
-use crate::receiver::{unix_now, Keys};
-use crate::redacted::Redacted;
-use crate::webhook::{parse_envelope, wire, Claim, Envelope, Headers, OrgId, SeenIds};
+use sfhooks::receiver::{unix_now, Keys};
+use sfhooks::redacted::Redacted;
+use sfhooks::scheme::SignatureScheme;
+use sfhooks::webhook::{parse_envelope, wire, Claim, Envelope, Headers, OrgId, SeenIds};
 
 /// Most `webhook-id`s remembered for replay detection (about 200 bytes each at most).
 const SEEN_IDS_CAPACITY: usize = 100_000;
@@ -260,7 +261,7 @@ impl NatsSetup {
         .await
         .map_err(|err| -> anyhow::Error {
             match err {
-                NatsConnectError::Auth { .. } => AuthError(err.to_string()).into(),
+                NatsConnectError::Auth { .. } => AuthFailed(err.to_string()).into(),
                 NatsConnectError::Config(_) => UsageError::new(err.to_string()).into(),
                 _ => Hinted {
                     message: err.to_string(),
@@ -841,7 +842,7 @@ fn too_large(max_body: usize) -> Reply {
     )
 }
 
-fn rejected(err: &crate::webhook::VerifyError) -> Reply {
+fn rejected(err: &sfhooks::webhook::VerifyError) -> Reply {
     let status = if err.is_authentication_failure() {
         StatusCode::UNAUTHORIZED
     } else {

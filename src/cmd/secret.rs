@@ -6,7 +6,7 @@
 use std::io::Write as _;
 
 use crate::cli::SecretArgs;
-use crate::webhook::encode_secret;
+use sfhooks::webhook::encode_secret;
 
 /// Bytes of key in a new secret.
 const SECRET_BYTES: usize = 32;

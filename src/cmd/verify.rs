@@ -9,10 +9,11 @@ use std::sync::mpsc;
 
 use anyhow::Context as _;
 
-use crate::cli::{SignatureScheme, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::exit::{Hinted, UsageError, FAILURE};
-use crate::receiver::{unix_now, Keys};
-use crate::webhook::{
+use sfhooks::receiver::{unix_now, Keys};
+use sfhooks::scheme::SignatureScheme;
+use sfhooks::webhook::{
     parse_envelope_head, BodyCheck, EnvelopeError, EnvelopeHead, Headers, VerifyError,
 };
 

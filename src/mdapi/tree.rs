@@ -1,10 +1,11 @@
-//! What a generated source tree holds, read back for `sfhooks package --from` and `deploy`: its
-//! settings type, prefix, API version, test classes, and whether it is complete and sfhooks' own.
+//! What a generated source tree on disk holds, read back for `sfhooks package --from`: its
+//! settings type, prefix and API version, and whether it is sfhooks' own. (What the tree should
+//! contain is its manifest's business: `crate::generated`.)
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::xml::Element;
-use super::{convert, parse_xml, MdapiError, SourceTree, SETTINGS_SUFFIX, TEST_CLASS_SUFFIX};
+use super::{convert, parse_xml, MdapiError, SourceTree, SETTINGS_SUFFIX};
 
 /// The settings Custom Metadata Type of a generated tree: the one `objects/<Prefix>_Settings__mdt`.
 pub fn settings_object(tree: &SourceTree) -> Result<String, MdapiError> {
@@ -28,15 +29,6 @@ pub fn settings_object(tree: &SourceTree) -> Result<String, MdapiError> {
             found.into_iter().collect::<Vec<_>>().join(", "),
         )),
     }
-}
-
-/// The generated test classes (`classes/*Tests.cls`), sorted.
-pub fn test_classes(tree: &SourceTree) -> Vec<String> {
-    tree.keys()
-        .filter_map(|p| p.strip_prefix("classes/")?.strip_suffix(".cls"))
-        .filter(|name| !name.contains('/') && name.ends_with(TEST_CLASS_SUFFIX))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The API version of a generated tree: the `<apiVersion>` all its Apex `-meta.xml` files share.
@@ -105,58 +97,6 @@ pub fn tree_prefix(tree: &SourceTree) -> Result<String, MdapiError> {
         .strip_suffix(SETTINGS_SUFFIX)
         .unwrap_or(&settings)
         .to_string())
-}
-
-/// The triggers a generated tree's `<Prefix>TriggersTests` class covers: the template writes one
-/// `it_should_run_<Trigger>_without_failing_the_save` method per generated trigger
-/// (templates/classes/TriggersTests.cls.tera). Sorted, without duplicates.
-pub fn covered_triggers(tree: &SourceTree, prefix: &str) -> Vec<String> {
-    const START: &str = "it_should_run_";
-    const END: &str = "_without_failing_the_save(";
-    let Some(tests) = tree.get(&format!("classes/{prefix}TriggersTests.cls")) else {
-        return Vec::new();
-    };
-    let found: BTreeSet<String> = tests
-        .lines()
-        .filter_map(|line| {
-            let rest = &line[line.find(START)? + START.len()..];
-            let name = &rest[..rest.find(END)?];
-            is_plain_name(name).then(|| name.to_string())
-        })
-        .collect();
-    found.into_iter().collect()
-}
-
-/// Letters, digits and underscores: what an Apex trigger name is made of.
-fn is_plain_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// Checks that a generated tree has every file sfhooks writes for it: each path of `reference`
-/// (the tree sfhooks renders for the same prefix with no objects, i.e. everything but the
-/// per-object triggers) and, for each trigger its trigger tests cover, the trigger and its
-/// `-meta.xml`. A tree with a file deleted in review would otherwise deploy without it.
-pub fn check_complete(
-    tree: &SourceTree,
-    reference: &SourceTree,
-    prefix: &str,
-) -> Result<(), MdapiError> {
-    let triggers = covered_triggers(tree, prefix);
-    let expected = reference
-        .keys()
-        .cloned()
-        .chain(triggers.iter().flat_map(|t| {
-            [
-                format!("triggers/{t}.trigger"),
-                format!("triggers/{t}.trigger-meta.xml"),
-            ]
-        }));
-    let missing: Vec<String> = expected.filter(|p| !tree.contains_key(p)).collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(MdapiError::MissingFiles(missing))
-    }
 }
 
 /// Reads a generated source tree from disk (`sfhooks package --from DIR`) and checks it with

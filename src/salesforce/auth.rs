@@ -1,4 +1,4 @@
-//! OAuth 2.0 for `sfhooks deploy`: the three non-interactive ways to get a session (issue 4).
+//! OAuth 2.0 for `sfhooks deploy`: the three non-interactive ways to get a session.
 //!
 //! - an access token the caller already has (no way to renew it),
 //! - an SFDX auth URL, exchanged with the refresh-token grant,

@@ -21,8 +21,9 @@ use url::Url;
 use super::soap::{self, Answer, Element, Fault, XmlError};
 use crate::redacted::Redacted;
 
-/// The Metadata API version sfhooks speaks (the WSDL it was written against).
-pub const API_VERSION: &str = "63.0";
+/// The Metadata API version sfhooks speaks (the WSDL it was written against): the one API version
+/// constant, also the default of the generated metadata.
+pub const API_VERSION: &str = crate::config::DEFAULT_API_VERSION;
 
 /// `TestLevel` (WSDL simpleType): which Apex tests a deploy runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

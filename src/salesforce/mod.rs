@@ -1,5 +1,5 @@
 //! Talking to Salesforce: OAuth ([`auth`]) and the SOAP Metadata API ([`metadata`]), for
-//! `sfhooks deploy` (issue 4).
+//! `sfhooks deploy`.
 //!
 //! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
 //! and hints by `cmd::deploy`.

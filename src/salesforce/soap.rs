@@ -6,8 +6,8 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-/// The Metadata API's namespace (the WSDL's targetNamespace).
-pub const METADATA_NS: &str = "http://soap.sforce.com/2006/04/metadata";
+/// The Metadata API's namespace (the WSDL's targetNamespace), the same constant the packages use.
+pub use crate::mdapi::METADATA_NS;
 const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// Why an answer could not be read.

@@ -1,4 +1,4 @@
-//! The JSON body the generated Apex sends (the wire contract of issue 2), as serde types.
+//! The JSON body the generated Apex sends (the wire contract in the README), as serde types.
 //!
 //! ```json
 //! {"type":"sfhooks.events","timestamp":"2025-01-31T12:00:00.000Z",

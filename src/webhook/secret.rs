@@ -29,6 +29,15 @@ fn keyed(key: &[u8]) -> HmacSha256 {
     <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
 }
 
+/// The one rule for a secret's text, wherever it comes from (a file line, a variable, a JSON key,
+/// a library caller): surrounding whitespace (spaces, tabs, line breaks) is not part of a secret
+/// and is removed; whitespace inside is kept. [`Secret::parse`] and [`ElementsKey::new`] apply it,
+/// and so does `sfhooks package` before it writes the secret into the settings record, so the
+/// Apex and every receiver sign with the same bytes.
+pub fn secret_text(raw: &str) -> &str {
+    raw.trim()
+}
+
 /// A Standard Webhooks signing secret (`whsec_` + base64 of at least 24 bytes), pre-keyed.
 #[derive(Clone)]
 pub struct Secret {
@@ -36,9 +45,10 @@ pub struct Secret {
 }
 
 impl Secret {
-    /// Parses `whsec_<base64>`; refuses keys shorter than [`wire::MIN_SECRET_BYTES`].
+    /// Parses `whsec_<base64>` (see [`secret_text`] for surrounding whitespace); refuses keys
+    /// shorter than [`wire::MIN_SECRET_BYTES`].
     pub fn parse(text: &str) -> Result<Self, SecretError> {
-        let encoded = text
+        let encoded = secret_text(text)
             .strip_prefix(wire::SECRET_PREFIX)
             .ok_or(SecretError::MissingPrefix)?;
         let key = SECRET_BASE64
@@ -85,8 +95,10 @@ pub struct ElementsKey {
 }
 
 impl ElementsKey {
-    /// Uses the key as given (`event.notification.signature.key`); refuses an empty key.
+    /// Uses the key (`event.notification.signature.key`) without surrounding whitespace (see
+    /// [`secret_text`]); refuses a key that is empty then.
     pub fn new(key: &str) -> Result<Self, SecretError> {
+        let key = secret_text(key);
         if key.is_empty() {
             return Err(SecretError::EmptyElementsKey);
         }
@@ -158,6 +170,28 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret([redacted])");
         let k = ElementsKey::new("MySecretEventSignatureKey").unwrap();
         assert_eq!(format!("{k:?}"), "ElementsKey([redacted])");
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_not_part_of_a_secret() {
+        let body = b"{}";
+        let spec = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+        let padded = Secret::parse(&format!(" {spec}\t\r\n")).unwrap();
+        let plain = Secret::parse(spec).unwrap();
+        assert_eq!(
+            crate::webhook::sign(&padded, "msg_1", 1, body),
+            crate::webhook::sign(&plain, "msg_1", 1, body)
+        );
+        let padded = ElementsKey::new("  key with space ").unwrap();
+        let plain = ElementsKey::new("key with space").unwrap();
+        assert_eq!(
+            crate::webhook::sign_elements(&padded, body),
+            crate::webhook::sign_elements(&plain, body)
+        );
+        assert_eq!(
+            ElementsKey::new(" \t ").unwrap_err(),
+            SecretError::EmptyElementsKey
+        );
     }
 
     #[test]

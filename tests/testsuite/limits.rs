@@ -1,4 +1,4 @@
-//! The governor-limit rule of issue 2, checked on the generated Apex rather than only argued in
+//! The governor-limit rule, checked on the generated Apex rather than only argued in
 //! docs/apex-design.md: every SOQL query, DML statement, enqueue and callout in a production class
 //! comes after a `Budget.can…` check in the same method, or sits in a method whose every call
 //! site does (one level: `Delivery.attempt` makes the callout that `Dispatcher.sendAll` budgets).

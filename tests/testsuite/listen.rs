@@ -1,4 +1,4 @@
-//! `sfhooks listen` through real HTTP on 127.0.0.1 (issue 5): valid, tampered, stale, duplicate,
+//! `sfhooks listen` through real HTTP on 127.0.0.1: valid, tampered, stale, duplicate,
 //! oversized, slow client, forward target down, and a clean Ctrl-C.
 use std::io::Write as _;
 

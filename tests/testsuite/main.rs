@@ -1,10 +1,12 @@
 //! The one integration test binary: a module per feature, each driving the real `sfhooks` binary.
 mod deploy;
+mod exit_codes;
 mod forward_nats;
 mod generate;
 mod limits;
 mod listen;
 mod package;
+mod secret_rule;
 mod support;
 mod verify;
 mod webhook_props;

@@ -1,4 +1,4 @@
-//! `sfhooks verify` and `sfhooks secret` through the real binary (issue 5): the known-answer
+//! `sfhooks verify` and `sfhooks secret` through the real binary: the known-answer
 //! vectors, rotation, every exit code, and that no secret ever reaches the output.
 use std::io::Write as _;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Property tests of the receiver library (issue 5): the `standardwebhooks` crate as an oracle in
+//! Property tests of the receiver library: the `standardwebhooks` crate as an oracle in
 //! both directions, tampering any byte fails, and no parser panics on arbitrary bytes. Also the
 //! wire contract: the generated Apex signs with exactly the constants of `src/webhook/wire.rs`.
 use std::collections::BTreeMap;
@@ -212,7 +212,7 @@ fn the_sample_envelope_parses() {
     );
 }
 
-// The wire contract (issue 5): "the header names, the algorithm, the separator and the encoding
+// The wire contract (README, "The wire contract"): "the header names, the algorithm, the separator and the encoding
 // come from one place in the Rust code, which also feeds the Apex templates; a test proves the
 // generated Apex uses exactly them."
 

@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use crate::exit;
-use crate::salesforce::metadata::{DeployResult, DeployStatus};
+use sfhooks::salesforce::metadata::{DeployResult, DeployStatus};
 
 use super::plan::Plan;
 use super::{Stop, Waited};

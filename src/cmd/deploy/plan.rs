@@ -9,7 +9,10 @@ use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
 use crate::exit::{self, Hinted, UsageError};
-use crate::salesforce::metadata::{DeployOptions, TestLevel};
+use crate::secret_flags::SecretFlags;
+use sfhooks::mdapi::PackageKind;
+use sfhooks::package::{self as sfhooks_package, Package, ZipContents};
+use sfhooks::salesforce::metadata::{DeployOptions, TestLevel};
 
 /// Production or sandbox: decides the login host, the JWT audience and the test rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,17 +114,19 @@ pub(super) fn plan(args: &DeployArgs) -> anyhow::Result<Plan> {
         .into());
     }
 
-    let zip = match &args.zip {
-        Some(path) => read_zip(path)?,
-        None => crate::cmd::package::build_for_deploy(
-            &args.input,
-            args.secret_file.as_deref(),
-            args.no_secret,
-            args.uninstall,
-        )
-        .context("cannot build the package to deploy")?,
+    // A zip built here is described by its manifest; only a foreign --zip is read.
+    let (zip, contents) = match &args.zip {
+        Some(path) => {
+            let zip = read_zip(path)?;
+            let contents = inspect_zip(&zip)?;
+            (zip, contents)
+        }
+        None => {
+            let package = build_package(args).context("cannot build the package to deploy")?;
+            let contents = package.contents();
+            (package.bytes, contents)
+        }
     };
-    let contents = ZipContents::read(&zip)?;
     let mut options = DeployOptions {
         single_package: contents.single_package,
         // Production requires it (Metadata API Developer Guide, "DeployOptions": rollbackOnError
@@ -197,89 +202,26 @@ fn read_zip(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// What the deploy needs to know about a zip: where package.xml is, and the test classes.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct ZipContents {
-    /// package.xml at the root (rather than in one top folder).
-    pub(super) single_package: bool,
-    /// Names of `classes/<Name>.cls` that are test classes with test methods, sorted.
-    pub(super) test_classes: Vec<String>,
-}
-
-impl ZipContents {
-    /// Reads the zip. The test classes come from the zip itself, so a `--zip` and a package
-    /// built in memory get the same treatment.
-    pub(super) fn read(bytes: &[u8]) -> anyhow::Result<Self> {
-        let bad_zip = |e: &dyn std::fmt::Display| {
-            UsageError::new(format!("the package is not a readable zip: {e}"))
-        };
-        let mut archive =
-            zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad_zip(&e))?;
-        let mut single_package = false;
-        let mut nested_package = false;
-        let mut test_classes = Vec::new();
-        for i in 0..archive.len() {
-            let mut file = archive.by_index(i).map_err(|e| bad_zip(&e))?;
-            let name = file.name().replace('\\', "/");
-            let parts: Vec<&str> = name.split('/').collect();
-            match parts.as_slice() {
-                ["package.xml"] => single_package = true,
-                [_, "package.xml"] => nested_package = true,
-                _ => {}
-            }
-            let Some(class) = parts
-                .len()
-                .checked_sub(2)
-                .filter(|&i| parts[i] == "classes")
-                .and_then(|_| parts.last()?.strip_suffix(".cls"))
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let mut source = String::new();
-            file.read_to_string(&mut source)
-                .map_err(|e| bad_zip(&format!("{name}: {e}")))?;
-            if is_test_class(&source) {
-                test_classes.push(class);
-            }
-        }
-        if !single_package && !nested_package {
-            return Err(UsageError::new(
-                "the package has no package.xml: a Metadata API zip needs one at its root \
-                 (build it with `sfhooks package`)",
-            )
-            .into());
-        }
-        test_classes.sort();
-        test_classes.dedup();
-        Ok(ZipContents {
-            single_package,
-            test_classes,
-        })
+/// Builds the zip from the configuration inputs, with the same secret rules as `sfhooks package`.
+fn build_package(args: &DeployArgs) -> anyhow::Result<Package> {
+    let config = sfhooks::config::load(&args.input.overrides())?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
     }
+    let kind = if args.uninstall {
+        PackageKind::Uninstall
+    } else {
+        PackageKind::Deploy
+    };
+    let secret = SecretFlags {
+        file: args.secret_file.as_deref(),
+        no_secret: args.no_secret,
+    }
+    .for_config(&config, kind)?;
+    Ok(sfhooks_package::build_from_config(&config, secret, kind)?)
 }
 
-/// True when Apex source is a test class with at least one test method: `@IsTest` on the class
-/// and on a method (or the old `testMethod` keyword). Apex is case-insensitive. A helper class
-/// that is `@IsTest` only so that it does not count against coverage (the generated
-/// `SfhooksTestSupport`) has no test to run, so it is not named in `runTests`; `sfhooks package`
-/// names the same classes (`*Tests`).
-fn is_test_class(source: &str) -> bool {
-    // Comments and strings are dropped, so `// @IsTest` or `'@IsTest'` is not an annotation.
-    let code = crate::apex::split_literals(source).0.to_ascii_lowercase();
-    let annotations = words(&code, "@istest");
-    annotations >= 2 || (annotations == 1 && words(&code, "testmethod") >= 1)
-}
-
-/// How many times `word` occurs not followed by a letter, digit or `_` (`@IsTestFoo` is another
-/// annotation; `@IsTest(SeeAllData=true)` is this one) and, for a plain word, not preceded by one.
-fn words(code: &str, word: &str) -> usize {
-    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    code.match_indices(word)
-        .filter(|(i, m)| {
-            let after = code[i + m.len()..].chars().next();
-            let before = code[..*i].chars().next_back();
-            !after.is_some_and(is_ident) && (word.starts_with('@') || !before.is_some_and(is_ident))
-        })
-        .count()
+/// Reads a `--zip`: package.xml's place and the test classes (a bad zip is bad input).
+pub(super) fn inspect_zip(bytes: &[u8]) -> anyhow::Result<ZipContents> {
+    ZipContents::read(bytes).map_err(|e| UsageError::new(e.to_string()).into())
 }

@@ -1,4 +1,4 @@
-//! Helpers for the receiver tests (issue 5): signed sample deliveries, a running `sfhooks listen`,
+//! Helpers for the receiver tests: signed sample deliveries, a running `sfhooks listen`,
 //! a raw HTTP/1.1 client (so tests control exactly which bytes go out, and when), and a tiny
 //! forward target that records what it received.
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
