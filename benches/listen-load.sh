@@ -72,7 +72,7 @@ printf '%s%s%s' "$head" "$(head -c "$pad" /dev/zero | tr '\0' 'x')" "$tail" > "$
 ts=$(date +%s)
 echo "signing $REQUESTS requests..." >&2
 python3 - "$hexkey" "$ts" "$work/body.json" "$REQUESTS" > "$work/sigs.txt" <<'PY'
-import hashlib, hmac, sys
+import base64, hashlib, hmac, sys
 key, ts, body_file, n = bytes.fromhex(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 body = open(body_file, "rb").read()
 base = hmac.new(key, digestmod=hashlib.sha256)
@@ -82,7 +82,7 @@ for i in range(n):
     mac = base.copy()
     mac.update(("%s.%s." % (msg_id, ts)).encode())
     mac.update(body)
-    out.write("%s %s\n" % (msg_id, mac.hexdigest()))
+    out.write("%s %s\n" % (msg_id, base64.b64encode(mac.digest()).decode()))
 PY
 
 # Signatures carry $ts: they must still be inside the listener's 300 s tolerance when wrk ends.
