@@ -42,6 +42,12 @@ pub enum Command {
     Secret(SecretArgs),
     /// Run a local HTTP receiver that verifies every delivery (and optionally forwards it).
     Listen(ListenArgs),
+    /// Show the pipeline's health in the org: outbox, lag, dead rows, gaps, jobs, switches.
+    #[command(after_help = AFTER_HELP_STATUS)]
+    Status(StatusArgs),
+    /// Put Dead (or delivered) outbox rows back to Pending and start delivery.
+    #[command(after_help = AFTER_HELP_REPLAY)]
+    Replay(ReplayArgs),
 }
 
 const EXAMPLES_PACKAGE: &str = "\
@@ -51,9 +57,12 @@ Examples:
     --secret-file secret.txt --out sfhooks.zip
   sfhooks package --from force-app/main/default --secret-file secret.txt --production --out prod.zip
   sfhooks package --config sfhooks.toml --uninstall --out uninstall.zip
+  sfhooks package --secret-file secret.txt --org-id 00D5g000004ABCDEAU --out acme-prod.zip
 
 The secret comes from --secret-file, else $SFHOOKS_SECRET, else the --instance JSON's
-event.notification.signature.key; it is written only inside the zip.";
+event.notification.signature.key; it is written only inside the zip. --org-id pins the
+settings record to one org (delivery is held anywhere else, e.g. in a sandbox copied from it);
+`sfhooks deploy` pins it by itself, so --org-id is for a zip deployed by other means.";
 
 const EXIT_CODES_DEPLOY: &str = "\
 Examples:
@@ -63,6 +72,13 @@ Examples:
   sfhooks deploy --production --quick 0Af... --client-id ID --username admin@acme.com \\
     --jwt-key-file server.key
   sfhooks deploy --report 0Af... --sandbox
+  sfhooks deploy --production --zip prod.zip --no-schedule   # an admin schedules the sweeper
+
+Scheduled and queued jobs of the generated classes block a deploy of those classes: sfhooks
+pauses them first and restores them after (Anonymous Apex: needs \"Author Apex\"); the plan
+printed before the deploy lists them. --allow-pending-jobs skips that when the org's Deployment
+Setting allows deployments with Apex jobs pending. The first deploy schedules the sweeper as the
+deploying user. The settings record is pinned to the authenticated org.
 
 Authentication: the first of --access-token (with --instance-url), --sfdx-auth-url, and
 --client-id/--username/--jwt-key-file that is given wins. See docs/deploy.md.
@@ -73,7 +89,9 @@ Exit codes (as the Salesforce CLI's deploy commands, plus 2 and 3):
   2   usage, configuration or bad input
   3   authentication with Salesforce failed (or the access token expired)
   68  SucceededPartial
-  69  still running when --wait ran out; resume with `sfhooks deploy --report <id>`";
+  69  still running when --wait ran out; resume with `sfhooks deploy --report <id>`
+When the jobs cannot be restored (exit 1, or 3 when the session ended), the Anonymous Apex that
+restores them is printed.";
 
 const EXAMPLES_GENERATE: &str = "\
 Examples:
@@ -177,6 +195,9 @@ pub struct PackageArgs {
     /// Build a destructive package that removes everything sfhooks generated.
     #[arg(long)]
     pub uninstall: bool,
+    /// Pin the settings record to this org (00D...): delivery is held in any other org, such as a sandbox copied from it.
+    #[arg(long, value_name = "ORG_ID", conflicts_with_all = ["uninstall", "no_secret"])]
+    pub org_id: Option<String>,
 }
 
 /// `sfhooks deploy`.
@@ -219,6 +240,12 @@ pub struct DeployArgs {
     /// Minutes to wait for the deploy.
     #[arg(long, value_name = "MINUTES", default_value_t = 33)]
     pub wait: u64,
+    /// Do not schedule the sweeper after the first deploy; print the Anonymous Apex an admin runs instead.
+    #[arg(long)]
+    pub no_schedule: bool,
+    /// Deploy without pausing the generated classes' jobs: the org's Deployment Setting "Allow deployments of components when corresponding Apex jobs are pending or in progress" is on.
+    #[arg(long, conflicts_with = "report")]
+    pub allow_pending_jobs: bool,
     /// One JSON object on stdout, shaped like the Salesforce CLI's.
     #[arg(long)]
     pub json: bool,
@@ -421,6 +448,170 @@ fn parse_org_id(value: &str) -> Result<sfhooks::webhook::OrgId, String> {
     sfhooks::webhook::OrgId::parse(value).map_err(|e| e.to_string())
 }
 
+/// The org to talk to, with the same credential flags as `deploy` (resolved by
+/// `salesforce::login`).
+#[derive(Debug, Clone, Args)]
+pub struct OrgArgs {
+    /// The org is a sandbox: the JWT audience (and default login URL) is test.salesforce.com.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Access token (or $SF_ACCESS_TOKEN), with --instance-url.
+    #[arg(
+        long,
+        env = "SF_ACCESS_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = redacted
+    )]
+    pub access_token: Option<Redacted<String>>,
+    /// Instance URL (or $SF_INSTANCE_URL), e.g. https://acme.my.salesforce.com.
+    #[arg(long, env = "SF_INSTANCE_URL", value_name = "URL")]
+    pub instance_url: Option<String>,
+    /// SFDX auth URL (or $SFDX_AUTH_URL): force://<clientId>:<clientSecret>:<refreshToken>@<host>.
+    #[arg(
+        long,
+        env = "SFDX_AUTH_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        value_parser = redacted
+    )]
+    pub sfdx_auth_url: Option<Redacted<String>>,
+    /// Connected app consumer key, for the JWT bearer flow.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Salesforce username, for the JWT bearer flow.
+    #[arg(long, value_name = "USERNAME")]
+    pub username: Option<String>,
+    /// PEM RSA private key, for the JWT bearer flow.
+    #[arg(long, value_name = "PATH")]
+    pub jwt_key_file: Option<PathBuf>,
+    /// Login URL for the JWT flow (My Domain) [default: login.salesforce.com, or
+    /// test.salesforce.com with --sandbox].
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+}
+
+impl OrgArgs {
+    /// The flags as the library's credential inputs.
+    pub fn credential_inputs(&self) -> sfhooks::salesforce::login::CredentialInputs<'_> {
+        use sfhooks::salesforce::login::{CredentialInputs, OrgKind};
+        CredentialInputs {
+            access_token: self.access_token.as_ref(),
+            instance_url: self.instance_url.as_deref(),
+            sfdx_auth_url: self.sfdx_auth_url.as_ref(),
+            client_id: self.client_id.as_deref(),
+            username: self.username.as_deref(),
+            jwt_key_file: self.jwt_key_file.as_deref(),
+            login_url: self.login_url.as_deref(),
+            kind: if self.sandbox {
+                OrgKind::Sandbox
+            } else {
+                OrgKind::Production
+            },
+        }
+    }
+}
+
+const AFTER_HELP_STATUS: &str = "\
+Examples:
+  SFDX_AUTH_URL=force://... sfhooks status
+  sfhooks status --json --config sfhooks.toml | jq '.reasons[].code'
+  sfhooks status --watch --sandbox --client-id ID --username admin@acme.com.dev \\
+    --jwt-key-file server.key
+
+It reads (REST API only, about ten requests): the outbox by status with the age of the oldest
+Pending row, the newest Dead rows with their last error (never a payload), gap markers, the
+sweeper's scheduled jobs and their owner, queued or running dispatchers, the settings record
+(whether a secret is set is checked without reading it; its org pin), the run-time switches Apex
+sets, the kill switches, and the Remote Site Setting against the configured callback URL.
+The user needs the permission set <Prefix>_Viewer and \"View Setup and Configuration\".
+
+Exit codes:
+  0  healthy
+  1  something needs attention: one line per reason (with --json: .reasons[], each with a code)
+  2  usage, configuration or bad input
+  3  authentication with Salesforce failed (or the access token expired)";
+
+const AFTER_HELP_REPLAY: &str = "\
+Examples:
+  sfhooks replay --dead --dry-run                       # what would be replayed
+  sfhooks replay --dead --object Contact --since 6h     # Dead Contact rows captured in the last 6 h
+  sfhooks replay --dead --since 2026-12-06T10:00:00Z --limit 1000 --yes
+  sfhooks replay --delivered --since 2026-12-06 --yes   # resend what a receiver lost
+
+Rows are put back to Pending (attempts reset, due now) 200 per request, then a dispatcher is
+started (Anonymous Apex `<Prefix>Dispatcher.requestRun();`; without \"Author Apex\" the sweeper
+starts one within 15 minutes). --delivered resends rows still kept (7 days) with the same
+webhook-id, so receivers that dedupe on it ignore what they already have. More than 100 rows
+ask for confirmation on a terminal, and need --yes elsewhere. The user needs the permission set
+<Prefix>_Admin.
+
+Exit codes:
+  0  every selected row was replayed (or --dry-run, or nothing matched)
+  1  some rows were refused (each is listed), or sfhooks is not deployed
+  2  usage, configuration or bad input (also: many rows without --yes and no terminal)
+  3  authentication with Salesforce failed, or the session expired mid-replay (what was done
+     is printed first; run the same command again for the rest)";
+
+/// `sfhooks status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Configuration inputs (the prefix and the callback URL).
+    #[command(flatten)]
+    pub input: Box<InputArgs>,
+    /// The org.
+    #[command(flatten)]
+    pub org: OrgArgs,
+    /// One JSON object on stdout.
+    #[arg(long, conflicts_with = "watch")]
+    pub json: bool,
+    /// Redraw every --interval seconds (terminal only; Ctrl-C stops).
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between redraws with --watch (each costs about ten API requests).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..))]
+    pub interval: u64,
+    /// Minutes the oldest Pending row may wait before it needs attention.
+    #[arg(long, value_name = "MINUTES", default_value_t = 30)]
+    pub max_lag: u64,
+}
+
+/// `sfhooks replay`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["dead", "delivered"])))]
+pub struct ReplayArgs {
+    /// Configuration inputs (the prefix).
+    #[command(flatten)]
+    pub input: Box<InputArgs>,
+    /// The org.
+    #[command(flatten)]
+    pub org: OrgArgs,
+    /// Replay Dead rows.
+    #[arg(long)]
+    pub dead: bool,
+    /// Resend Delivered rows still kept (needs --since).
+    #[arg(long, requires = "since")]
+    pub delivered: bool,
+    /// Only rows of this object (API name, e.g. Contact).
+    #[arg(long, value_name = "OBJECT")]
+    pub object: Option<String>,
+    /// Only rows captured at or after TIME: 2026-12-06T10:15:30Z, 2026-12-06, or an age (90m, 6h, 2d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// At most N rows, oldest first.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Show what would be replayed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask, however many rows (for scripts).
+    #[arg(long)]
+    pub yes: bool,
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
@@ -433,7 +624,7 @@ mod tests {
     #[test]
     fn command_help_lists_only_defined_exit_codes() {
         let cli = Cli::command();
-        for name in ["deploy", "verify"] {
+        for name in ["deploy", "verify", "status", "replay"] {
             let help = cli
                 .find_subcommand(name)
                 .and_then(|c| c.get_after_help())

@@ -515,6 +515,9 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     validate_api_version(&api_version)?;
     let prefix = raw.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_string());
     naming::validate_prefix(&prefix)?;
+    for object in &objects {
+        naming::check_not_own_object(&prefix, &object.name)?;
+    }
     let out_dir = raw.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
 
     Ok(Config {

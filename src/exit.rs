@@ -86,6 +86,75 @@ pub fn hints(err: &anyhow::Error) -> Vec<String> {
         .collect()
 }
 
+/// Maps an auth-module error to an exit code: a malformed URL on the command line is a usage
+/// error (2); anything about the credentials themselves is an authentication failure (3).
+///
+/// The exit-code types are plain messages found by [`code_for`] walking the error chain,
+/// where an anyhow *context* is invisible; so the cause is folded into the message instead.
+pub fn auth_failed(err: sfhooks::salesforce::auth::AuthError) -> anyhow::Error {
+    use sfhooks::salesforce::auth;
+    match err {
+        auth::AuthError::InsecureUrl { what, .. } | auth::AuthError::BadUrl { what, .. }
+            if what != auth::TOKEN_ANSWER_URL =>
+        {
+            UsageError::new(err.to_string()).into()
+        }
+        other => AuthFailed(format!(
+            "authentication with Salesforce failed: {}",
+            message_of(&other)
+        ))
+        .into(),
+    }
+}
+
+/// Maps a failed credential resolution (`salesforce::login::resolve`) to an exit code: flags
+/// that do not add up are a usage error (2) with a hint when the fix is known; a refused value
+/// goes through [`auth_failed`].
+pub fn credentials_failed(err: sfhooks::salesforce::login::CredentialsError) -> anyhow::Error {
+    use sfhooks::salesforce::login::CredentialsError;
+    match err {
+        CredentialsError::Auth(auth) => auth_failed(auth),
+        err @ CredentialsError::HttpClient(_) => anyhow::Error::new(err),
+        other => match other.hint() {
+            Some(hint) => Hinted {
+                message: other.to_string(),
+                hint: hint.into(),
+                code: USAGE,
+            }
+            .into(),
+            None => UsageError::new(other.to_string()).into(),
+        },
+    }
+}
+
+/// Maps a REST client error to an exit code: a session that expired and could not be renewed
+/// is an authentication failure (3), with how to get a fresh one; anything else is a failure
+/// reported by or about Salesforce (1).
+pub fn rest_failed(err: sfhooks::salesforce::rest::RestError) -> anyhow::Error {
+    use sfhooks::salesforce::rest::RestError;
+    match err {
+        RestError::SessionExpired { .. } => Hinted {
+            message: format!("the access token expired or was revoked: {err}"),
+            hint: "get a fresh one (e.g. `sf org display --target-org <alias> --json`, field \
+                   result.accessToken) and pass it as $SF_ACCESS_TOKEN; or authenticate with \
+                   --sfdx-auth-url or the JWT flow, which sfhooks renews by itself"
+                .into(),
+            code: AUTH,
+        }
+        .into(),
+        RestError::Renewal(_) => AuthFailed(message_of(&err)).into(),
+        RestError::RequestLimitExceeded { .. } => Hinted {
+            message: err.to_string(),
+            hint: "the limit is a rolling 24 hours: wait, or ask Salesforce for more (Setup > \
+                   Company Information shows the API requests of the last 24 hours)"
+                .into(),
+            code: FAILURE,
+        }
+        .into(),
+        other => anyhow::Error::new(other),
+    }
+}
+
 /// True when the error is a closed stdout (`sfhooks ... | head`), which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
@@ -102,6 +171,32 @@ mod tests {
     #[error("cannot read x.toml: {source}")]
     struct Outer {
         source: std::io::Error,
+    }
+
+    #[test]
+    fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
+        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
+        let given = Refused::InsecureUrl {
+            what: "login URL",
+            url: "http://login.example.com".into(),
+        };
+        assert_eq!(code_for(&auth_failed(given)), USAGE);
+        let answered = Refused::InsecureUrl {
+            what: TOKEN_ANSWER_URL,
+            url: "http://acme.my.salesforce.com".into(),
+        };
+        assert_eq!(code_for(&auth_failed(answered)), AUTH);
+    }
+
+    #[test]
+    fn credential_flags_that_do_not_add_up_are_usage_errors_with_a_hint() {
+        use sfhooks::salesforce::login::CredentialsError;
+        let err = credentials_failed(CredentialsError::None);
+        assert_eq!(code_for(&err), USAGE);
+        assert!(hints(&err)[0].contains("--sfdx-auth-url"));
+        let err = credentials_failed(CredentialsError::NoInstanceUrl);
+        assert_eq!(code_for(&err), USAGE);
+        assert!(hints(&err).is_empty());
     }
 
     #[test]

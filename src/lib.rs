@@ -25,6 +25,8 @@ pub mod naming;
 #[cfg(feature = "cli")]
 pub mod package;
 #[cfg(feature = "cli")]
+pub mod pipeline;
+#[cfg(feature = "cli")]
 pub mod receiver;
 pub mod redacted;
 #[cfg(feature = "cli")]

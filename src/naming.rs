@@ -47,6 +47,16 @@ pub enum NameError {
         /// The second occurrence.
         name: String,
     },
+    /// An object that sfhooks generates itself (`<Prefix>_Outbox__c`, any `<Prefix>_…__c`).
+    #[error(
+        "object {name:?} is one of sfhooks' own objects (prefix {prefix:?}): watching it would capture every outbox row it captures, an endless loop; remove it from the object list"
+    )]
+    OwnObject {
+        /// The name as given.
+        name: String,
+        /// The configured prefix.
+        prefix: String,
+    },
     /// A bad name prefix.
     #[error("prefix {prefix:?} is not usable: {why}")]
     Prefix {
@@ -264,6 +274,22 @@ pub fn validate_prefix(prefix: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Refuses an object that sfhooks generates itself. Every custom object named `<Prefix>_…__c`
+/// without a namespace belongs to sfhooks (`generate` treats `objects/<Prefix>_*` as its own
+/// output), so the outbox, the state setting and any future sfhooks object are refused alike,
+/// case-insensitively as Salesforce compares API names.
+pub fn check_not_own_object(prefix: &str, object: &ObjectName) -> Result<(), NameError> {
+    let own = format!("{prefix}_").to_ascii_lowercase();
+    let name = object.developer_name.to_ascii_lowercase();
+    if object.custom && object.namespace.is_none() && name.starts_with(&own) {
+        return Err(NameError::OwnObject {
+            name: object.api_name.clone(),
+            prefix: prefix.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a list of objects for duplicates (case-insensitive, as Salesforce compares API names).
 pub fn check_duplicates<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), NameError> {
     let mut seen = HashMap::new();
@@ -469,6 +495,27 @@ mod tests {
         for bad in ["Account.Name", "Amount__r", "x'y", ""] {
             assert!(validate_field_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn sfhooks_own_objects_are_refused_for_their_prefix_only() {
+        for own in ["Sfhooks_Outbox__c", "sfhooks_outbox__c", "Sfhooks_State__c"] {
+            let err = check_not_own_object("Sfhooks", &obj(own)).expect_err(own);
+            assert!(err.to_string().contains("endless loop"), "{own}: {err}");
+        }
+        for other in [
+            "Contact",
+            "Outbox__c",
+            "acme__Sfhooks_Outbox__c",
+            "SfhooksOutbox__c",
+        ] {
+            assert!(
+                check_not_own_object("Sfhooks", &obj(other)).is_ok(),
+                "{other}"
+            );
+        }
+        assert!(check_not_own_object("Acme", &obj("Sfhooks_Outbox__c")).is_ok());
+        assert!(check_not_own_object("Acme", &obj("Acme_Outbox__c")).is_err());
     }
 
     #[test]

@@ -15,10 +15,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::cli::DeployArgs;
-use crate::exit::{self, AuthFailed, Hinted, UsageError};
-use sfhooks::salesforce::auth::{self, Credentials, PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL};
-use sfhooks::salesforce::metadata::{DeployResult, MetadataClient, MetadataError, RetryPolicy};
+use crate::exit::{self, auth_failed, AuthFailed, Hinted, UsageError};
+use sfhooks::salesforce::auth::Credentials;
+use sfhooks::salesforce::login::{self, CredentialInputs, OrgKind};
+use sfhooks::salesforce::metadata::{
+    DeployResult, DeployStatus, MetadataClient, MetadataError, RetryPolicy,
+};
+use sfhooks::salesforce::rest::RestClient;
 
+mod jobs;
 mod output;
 mod plan;
 
@@ -45,12 +50,20 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
                 exit::AUTH => "AuthError",
                 _ => "DeployError",
             };
-            let json = serde_json::json!({
+            let mut json = serde_json::json!({
                 "status": code,
                 "name": name,
                 "message": exit::message(err),
                 "hints": exit::hints(err),
             });
+            // An error after the deploy ended (restoring the jobs) still reports the deploy.
+            if let Some(report) = err.chain().find_map(|c| c.downcast_ref::<AfterTheDeploy>()) {
+                if let (Some(json), Some(extra)) = (json.as_object_mut(), report.json.as_object()) {
+                    for (key, value) in extra {
+                        json.entry(key.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+            }
             print_stdout(&format!("{json}\n"))?;
         }
     }
@@ -58,7 +71,7 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
 }
 
 fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
-    let plan = plan(args)?;
+    let mut plan = plan(args)?;
     let timing = Timing::from_env()?;
     let http = reqwest::blocking::Client::builder()
         .user_agent(concat!("sfhooks/", env!("CARGO_PKG_VERSION")))
@@ -69,10 +82,19 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         .context("cannot set up the HTTP client")?;
     let creds = credentials(args, plan.target)?;
     let session = creds.login(&http).map_err(auth_failed)?;
+    let rest = std::sync::Arc::new(
+        RestClient::new(
+            http.clone(),
+            session.clone(),
+            Some(creds.clone()),
+            sfhooks::salesforce::metadata::API_VERSION,
+        )
+        .with_retry(timing.retry),
+    );
     let client = MetadataClient::new(
         http.clone(),
         &session.instance_url,
-        session.access_token,
+        session.access_token.clone(),
         timing.retry,
     )
     .with_context(|| format!("bad instance URL {}", session.instance_url))?;
@@ -81,6 +103,8 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         http,
         client,
         retry: timing.retry,
+        token: session.access_token,
+        rest: rest.clone(),
     };
 
     // Installed before the job starts, so a Ctrl-C from here on cancels it rather than killing
@@ -89,11 +113,169 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
+    // Day 2 (issue 9): pin the settings record to this org, then pause the generated classes'
+    // jobs. `--report` only watches a job started earlier: it touches neither.
+    let mut settings = serde_json::Value::Null;
+    if let Job::Deploy { zip, .. } = &mut plan.job {
+        if !args.uninstall {
+            let (pinned, report) = jobs::pin_settings(&rest, zip, &ui)?;
+            if let Some(bytes) = pinned {
+                *zip = bytes;
+            }
+            settings = report;
+        }
+    }
+    let mut day2 = match &plan.job {
+        Job::Report { .. } => None,
+        Job::Deploy { zip, options } => {
+            let prefix = jobs::prefix_in_zip(zip).unwrap_or_else(|| configured_prefix(args));
+            Some((prefix, options.check_only))
+        }
+        Job::Quick { .. } => Some((configured_prefix(args), false)),
+    }
+    .map(|(prefix, check_only)| {
+        let mode = if args.allow_pending_jobs {
+            jobs::Mode::Leave
+        } else if args.uninstall {
+            jobs::Mode::Abort
+        } else {
+            jobs::Mode::Pause
+        };
+        jobs::DeployJobs::prepare(&rest, &prefix, mode, check_only, args.no_schedule, &ui)
+    })
+    .transpose()?;
+    if let Some(day2) = day2.as_mut() {
+        let interrupted = || INTERRUPTS.load(Ordering::SeqCst) != interrupts_before;
+        day2.pause(&rest, timing.running_wait(), &ui, &interrupted)?;
+    }
+    let outcome = deploy_and_wait(&mut conn, &plan, &timing, &ui, interrupts_before);
+    let (job_id, waited) = match outcome {
+        Ok(done) => done,
+        Err((started, err)) => {
+            return Err(match day2.as_mut() {
+                // The job may still be running: restoring now could fail it on the lock.
+                Some(day2) if started => day2.leave_paused(err),
+                Some(day2) => day2.restore_after_error(&rest, err),
+                None => err,
+            });
+        }
+    };
+    ui.finish();
+    let code = match &waited {
+        Waited::Done(result) => verdict_code(result),
+        Waited::StillRunning(..) => exit::STILL_RUNNING,
+    };
+    if let Some(day2) = day2.as_mut() {
+        let ended = match &waited {
+            Waited::Done(r) if r.status == DeployStatus::Succeeded => jobs::Ended::Deployed,
+            // Partly deployed: the new code may be in; restoring with the old jobs is the
+            // cautious choice, and the org's lock decides.
+            Waited::Done(_) => jobs::Ended::NothingSaved,
+            Waited::StillRunning(..) => jobs::Ended::Unknown,
+        };
+        if let Err(err) = day2.finish(&rest, ended, &ui) {
+            if !args.json {
+                // The deploy's own report comes first, then the error about the jobs.
+                print_report(args, &waited, &plan, &job_id, code, Some(day2), &settings)?;
+                return Err(err);
+            }
+            let result = match &waited {
+                Waited::Done(r) | Waited::StillRunning(r, _) => r,
+            };
+            return Err(AfterTheDeploy {
+                json: serde_json::json!({
+                    "deployStatus": code,
+                    "result": result,
+                    "jobs": day2.to_json(),
+                    "settings": settings,
+                }),
+                err,
+            }
+            .into());
+        }
+    }
+    print_report(
+        args,
+        &waited,
+        &plan,
+        &job_id,
+        code,
+        day2.as_ref(),
+        &settings,
+    )?;
+    Ok(code)
+}
+
+/// An error that came after the deploy ended, with the deploy's report for `--json` (which
+/// prints one object, the error's, with these fields added).
+#[derive(Debug)]
+struct AfterTheDeploy {
+    json: serde_json::Value,
+    err: anyhow::Error,
+}
+
+impl std::fmt::Display for AfterTheDeploy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.err)
+    }
+}
+
+impl std::error::Error for AfterTheDeploy {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.err.as_ref())
+    }
+}
+
+/// The prefix from the configuration (for a quick deploy, which has no zip), else `--prefix`,
+/// else the default.
+fn configured_prefix(args: &DeployArgs) -> String {
+    sfhooks::config::load(&args.input.overrides())
+        .map(|c| c.prefix)
+        .ok()
+        .or_else(|| args.input.prefix.clone())
+        .unwrap_or_else(|| sfhooks::config::DEFAULT_PREFIX.to_string())
+}
+
+/// The report on stdout: one JSON object with `--json`, else the human report.
+fn print_report(
+    args: &DeployArgs,
+    waited: &Waited,
+    plan: &Plan,
+    job_id: &str,
+    code: u8,
+    day2: Option<&jobs::DeployJobs>,
+    settings: &serde_json::Value,
+) -> anyhow::Result<()> {
+    if args.json {
+        let result = match waited {
+            Waited::Done(r) | Waited::StillRunning(r, _) => r,
+        };
+        let json = serde_json::json!({
+            "status": code,
+            "result": result,
+            "jobs": day2.map(jobs::DeployJobs::to_json),
+            "settings": settings,
+        });
+        print_stdout(&format!("{json}\n"))
+    } else {
+        print_stdout(&report(waited, plan, job_id))
+    }
+}
+
+/// Starts the job (or picks up `--report`'s) and waits for it.
+fn deploy_and_wait(
+    conn: &mut Connection,
+    plan: &Plan,
+    timing: &Timing,
+    ui: &Ui,
+    interrupts_before: usize,
+) -> Result<(String, Waited), (bool, anyhow::Error)> {
     let job_id = match &plan.job {
         Job::Deploy { zip, options } => {
             let id = conn
                 .call(None, plan.target, |c| c.deploy(zip, options))
-                .context("cannot start the deploy")?;
+                .context("cannot start the deploy")
+                .map_err(|e| (false, e))?;
             let what = if options.check_only {
                 "validation"
             } else {
@@ -115,7 +297,7 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
                 .call(None, plan.target, |c| {
                     c.deploy_recent_validation(validation_id)
                 })
-                .map_err(|e| quick_failed(e, validation_id))?;
+                .map_err(|e| (false, quick_failed(e, validation_id)))?;
             ui.note(&format!(
                 "started quick deploy {id} of validation {validation_id}"
             ));
@@ -123,94 +305,29 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
         }
         Job::Report { job_id } => job_id.clone(),
     };
-
-    let waited = wait_for(&mut conn, &job_id, &plan, &timing, &ui, interrupts_before)
-        .map_err(|e| lost_track(e, &job_id, plan.target))?;
-    ui.finish();
-    let code = match &waited {
-        Waited::Done(result) => verdict_code(result),
-        Waited::StillRunning(..) => exit::STILL_RUNNING,
-    };
-    if args.json {
-        let result = match &waited {
-            Waited::Done(r) | Waited::StillRunning(r, _) => r,
-        };
-        let json = serde_json::json!({ "status": code, "result": result });
-        print_stdout(&format!("{json}\n"))?;
-    } else {
-        print_stdout(&report(&waited, &plan, &job_id))?;
-    }
-    Ok(code)
+    let waited = wait_for(conn, &job_id, plan, timing, ui, interrupts_before)
+        .map_err(|e| (true, lost_track(e, &job_id, plan.target)))?;
+    Ok((job_id, waited))
 }
 
-/// Builds credentials from the flags: access token, then SFDX auth URL, then JWT.
+/// Builds credentials from the flags: access token, then SFDX auth URL, then JWT
+/// (`salesforce::login`, shared with every command that talks to an org).
 fn credentials(args: &DeployArgs, target: Target) -> anyhow::Result<Credentials> {
-    if let Some(token) = &args.access_token {
-        let instance_url = args.instance_url.as_deref().ok_or_else(|| {
-            UsageError::new("--access-token needs --instance-url (or $SF_INSTANCE_URL): the org's URL, e.g. https://acme.my.salesforce.com")
-        })?;
-        return Credentials::access_token(instance_url, token.expose().clone())
-            .map_err(auth_failed);
-    }
-    if let Some(auth_url) = &args.sfdx_auth_url {
-        return Credentials::from_sfdx_auth_url(auth_url.expose()).map_err(auth_failed);
-    }
-    let jwt_flags = [
-        ("--client-id", args.client_id.is_some()),
-        ("--username", args.username.is_some()),
-        ("--jwt-key-file", args.jwt_key_file.is_some()),
-    ];
-    if let (Some(client_id), Some(username), Some(key_file)) =
-        (&args.client_id, &args.username, &args.jwt_key_file)
-    {
-        // The audience is fixed by the kind of org, even when the token endpoint is a My Domain
-        // URL: Salesforce accepts only these two (JWT Bearer Flow, "aud" claim).
-        let audience = match target {
-            Target::Sandbox => SANDBOX_LOGIN_URL,
-            Target::Production | Target::Unspecified => PRODUCTION_LOGIN_URL,
-        };
-        let login_url = args.login_url.as_deref().unwrap_or(audience);
-        return Credentials::jwt(login_url, audience, client_id, username, key_file)
-            .map_err(auth_failed);
-    }
-    let given: Vec<&str> = jwt_flags.iter().filter(|f| f.1).map(|f| f.0).collect();
-    if !given.is_empty() {
-        let missing: Vec<&str> = jwt_flags.iter().filter(|f| !f.1).map(|f| f.0).collect();
-        return Err(UsageError::new(format!(
-            "the JWT bearer flow needs --client-id, --username and --jwt-key-file; missing {}",
-            missing.join(", ")
-        ))
-        .into());
-    }
-    Err(Hinted {
-        message: "no Salesforce credentials".into(),
-        hint: "pass --access-token with --instance-url, or --sfdx-auth-url, or --client-id with \
-               --username and --jwt-key-file (the same can come from $SF_ACCESS_TOKEN, \
-               $SF_INSTANCE_URL, $SFDX_AUTH_URL); see docs/deploy.md"
-            .into(),
-        code: exit::USAGE,
-    }
-    .into())
-}
-
-/// Maps an auth-module error to an exit code: a malformed URL on the command line is a usage
-/// error (2); anything about the credentials themselves is an authentication failure (3).
-///
-/// The exit-code types are plain messages found by `exit::code_for` walking the error chain,
-/// where an anyhow *context* is invisible; so the cause is folded into the message instead.
-fn auth_failed(err: auth::AuthError) -> anyhow::Error {
-    match err {
-        auth::AuthError::InsecureUrl { what, .. } | auth::AuthError::BadUrl { what, .. }
-            if what != auth::TOKEN_ANSWER_URL =>
-        {
-            UsageError::new(err.to_string()).into()
-        }
-        other => AuthFailed(format!(
-            "authentication with Salesforce failed: {}",
-            exit::message_of(&other)
-        ))
-        .into(),
-    }
+    let kind = match target {
+        Target::Sandbox => OrgKind::Sandbox,
+        Target::Production | Target::Unspecified => OrgKind::Production,
+    };
+    login::resolve(&CredentialInputs {
+        access_token: args.access_token.as_ref(),
+        instance_url: args.instance_url.as_deref(),
+        sfdx_auth_url: args.sfdx_auth_url.as_ref(),
+        client_id: args.client_id.as_deref(),
+        username: args.username.as_deref(),
+        jwt_key_file: args.jwt_key_file.as_deref(),
+        login_url: args.login_url.as_deref(),
+        kind,
+    })
+    .map_err(exit::credentials_failed)
 }
 
 /// The session, and how to get a new one when it expires mid-deploy.
@@ -219,6 +336,10 @@ struct Connection {
     http: reqwest::blocking::Client,
     client: MetadataClient,
     retry: RetryPolicy,
+    /// The access token `client` uses.
+    token: sfhooks::redacted::Redacted<String>,
+    /// The REST client of the same run: one renewal serves both.
+    rest: std::sync::Arc<RestClient>,
 }
 
 impl Connection {
@@ -232,7 +353,16 @@ impl Connection {
     ) -> anyhow::Result<T> {
         match f(&self.client) {
             Err(MetadataError::InvalidSession { .. }) if self.creds.can_renew() => {
-                let session = self.creds.login(&self.http).map_err(auth_failed)?;
+                // The REST client may have renewed the session already.
+                let current = self.rest.session();
+                let session = if current.access_token.expose() != self.token.expose() {
+                    current
+                } else {
+                    let fresh = self.creds.login(&self.http).map_err(auth_failed)?;
+                    self.rest.set_session(fresh.clone());
+                    fresh
+                };
+                self.token = session.access_token.clone();
                 self.client = MetadataClient::new(
                     self.http.clone(),
                     &session.instance_url,
@@ -349,6 +479,15 @@ impl Timing {
                 tries: 5,
                 first_delay: Duration::from_millis(base_ms * 2),
             },
+        }
+    }
+
+    /// How a running dispatcher is waited for before the deploy: every 4 poll intervals (2 s),
+    /// for at most 1,200 (10 minutes).
+    fn running_wait(&self) -> jobs::RunningWait {
+        jobs::RunningWait {
+            every: self.first_poll * 4,
+            at_most: self.first_poll * 1200,
         }
     }
 
@@ -469,23 +608,8 @@ fn count_interrupts() -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::plan::{inspect_zip, job_id_arg};
-    use sfhooks::salesforce::metadata::DeployStatus;
-    #[test]
-    fn a_refused_url_is_a_usage_error_unless_salesforce_gave_it() {
-        use sfhooks::salesforce::auth::{AuthError as Refused, TOKEN_ANSWER_URL};
-        let given = Refused::InsecureUrl {
-            what: "login URL",
-            url: "http://login.example.com".into(),
-        };
-        assert_eq!(exit::code_for(&super::auth_failed(given)), exit::USAGE);
-        let answered = Refused::InsecureUrl {
-            what: TOKEN_ANSWER_URL,
-            url: "http://acme.my.salesforce.com".into(),
-        };
-        assert_eq!(exit::code_for(&super::auth_failed(answered)), exit::AUTH);
-    }
-
     use super::*;
+    use sfhooks::salesforce::metadata::DeployStatus;
 
     /// A zip sfhooks cannot deploy is bad input, exit 2 (what is read from a zip is tested in
     /// `sfhooks::package`).

@@ -3,7 +3,9 @@ pub mod deploy;
 pub mod generate;
 pub mod listen;
 pub mod package;
+pub mod replay;
 pub mod secret;
+pub mod status;
 pub mod verify;
 
 use crate::cli::{Cli, Command};
@@ -17,5 +19,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::run(&args),
         Command::Secret(args) => secret::run(&args),
         Command::Listen(args) => listen::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Replay(args) => replay::run(&args),
     }
 }

@@ -80,7 +80,7 @@ pub fn build_zip(
 }
 
 /// Writes entries (already sorted: a BTreeMap) into a zip with fixed metadata.
-fn write_zip(entries: &BTreeMap<String, String>) -> Result<Vec<u8>, MdapiError> {
+pub(super) fn write_zip(entries: &BTreeMap<String, String>) -> Result<Vec<u8>, MdapiError> {
     use zip::write::SimpleFileOptions;
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

@@ -10,29 +10,27 @@
 //! Nothing here keeps state between calls; [`Credentials::login`] can be called again to renew a
 //! session that expired mid-deploy.
 use std::fmt;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
-use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::PrivateKeyDer;
+use ring::signature::RsaKeyPair;
 use url::Url;
 
 use crate::redacted::Redacted;
+
+mod jwt;
+mod token;
+
+pub use jwt::read_rsa_key;
+pub use token::{checked_url, TOKEN_ANSWER_URL};
+
+use jwt::jwt_assertion;
+use token::token_request;
 
 /// Login host of production orgs and Developer Edition orgs; also the JWT `aud` for them.
 pub const PRODUCTION_LOGIN_URL: &str = "https://login.salesforce.com";
 /// Login host of sandboxes; also the JWT `aud` for them.
 pub const SANDBOX_LOGIN_URL: &str = "https://test.salesforce.com";
-
-/// How long a JWT assertion is valid. Salesforce wants `exp` a few minutes ahead at most
-/// ("OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration": within 3 minutes).
-const JWT_LIFETIME_SECS: u64 = 180;
 
 /// Which OAuth flow produced (or failed to produce) a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,196 +323,9 @@ impl Credentials {
     }
 }
 
-/// What [`AuthError::InsecureUrl`] and [`AuthError::BadUrl`] call the instance URL of a token
-/// answer: a URL Salesforce gave, not the user, so refusing it is an authentication failure.
-pub const TOKEN_ANSWER_URL: &str = "instance URL from the token endpoint";
-
-/// Parses a URL that a token will be sent to: https, or http on a loopback host only.
-pub fn checked_url(what: &'static str, raw: &str) -> Result<Url, AuthError> {
-    let url = Url::parse(raw.trim()).map_err(|e| AuthError::BadUrl {
-        what,
-        url: raw.to_string(),
-        reason: e.to_string(),
-    })?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(AuthError::InsecureUrl {
-            what,
-            url: raw.to_string(),
-        }),
-        other => Err(AuthError::BadUrl {
-            what,
-            url: raw.to_string(),
-            reason: format!("the scheme is {other}:, expected https:"),
-        }),
-    }
-}
-
-/// True for 127.0.0.0/8, ::1 and `localhost`: the only hosts a token may travel to over http.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-/// Reads an unencrypted RSA private key, PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1
-/// (`BEGIN RSA PRIVATE KEY`): guides for the JWT flow produce either, depending on the OpenSSL
-/// version.
-pub fn read_rsa_key(path: &Path) -> Result<RsaKeyPair, AuthError> {
-    let pem = std::fs::read(path).map_err(|source| AuthError::KeyFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let bad = |reason: &str| AuthError::BadKey {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
-    if contains(&pem, b"ENCRYPTED") {
-        return Err(bad(
-            "it is encrypted; write a decrypted copy with `openssl pkey -in KEY -out key.pem` \
-             and keep it as secret as the original",
-        ));
-    }
-    let der = PrivateKeyDer::from_pem_slice(&pem)
-        .map_err(|e| bad(&format!("no PEM private key found ({e})")))?;
-    let parsed = match &der {
-        PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
-        PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
-        _ => return Err(bad("it is not an RSA key; the JWT bearer flow needs RS256")),
-    };
-    parsed.map_err(|e| bad(&format!("ring refused it ({e})")))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Builds the signed assertion: header `{"alg":"RS256"}`, claims iss, sub, aud, exp.
-fn jwt_assertion(
-    key: &RsaKeyPair,
-    client_id: &str,
-    username: &str,
-    audience: &str,
-) -> Result<String, AuthError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#);
-    let claims = serde_json::json!({
-        "iss": client_id,
-        "sub": username,
-        "aud": audience,
-        "exp": now + JWT_LIFETIME_SECS,
-    });
-    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signing_input = format!("{header}.{claims}");
-    let mut signature = vec![0; key.public().modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        signing_input.as_bytes(),
-        &mut signature,
-    )
-    .map_err(|_| AuthError::Signing)?;
-    Ok(format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature)
-    ))
-}
-
-#[derive(serde::Deserialize)]
-struct TokenAnswer {
-    access_token: Option<String>,
-    instance_url: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct OAuthErrorAnswer {
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-/// POSTs the form to `{login_url}/services/oauth2/token` and reads a session out of the answer.
-fn token_request(
-    http: &reqwest::blocking::Client,
-    flow: Flow,
-    login_url: &Url,
-    form: &[(&str, &str)],
-) -> Result<Session, AuthError> {
-    let endpoint = login_url
-        .join("/services/oauth2/token")
-        .map_err(|e| AuthError::BadUrl {
-            what: "login URL",
-            url: login_url.to_string(),
-            reason: e.to_string(),
-        })?;
-    let url = endpoint.to_string();
-    let response = http
-        .post(endpoint)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(form)
-        .send()
-        .map_err(|source| AuthError::Unreachable {
-            flow,
-            url: url.clone(),
-            source: source.without_url(),
-        })?;
-    let status = response.status();
-    let body = response.text().map_err(|source| AuthError::Unreachable {
-        flow,
-        url: url.clone(),
-        source: source.without_url(),
-    })?;
-    if !status.is_success() {
-        return Err(match serde_json::from_str::<OAuthErrorAnswer>(&body) {
-            Ok(e) => AuthError::Rejected {
-                flow,
-                status: status.as_u16(),
-                error: e.error,
-                description: e.error_description,
-            },
-            Err(_) => AuthError::BadResponse {
-                flow,
-                url,
-                status: status.as_u16(),
-                detail: format!("not an OAuth error: {}", super::snippet(&body)),
-            },
-        });
-    }
-    // From here on the body holds a token: errors describe it, never quote it.
-    let bad = |detail: &str| AuthError::BadResponse {
-        flow,
-        url: url.clone(),
-        status: status.as_u16(),
-        detail: detail.to_string(),
-    };
-    let answer: TokenAnswer =
-        serde_json::from_str(&body).map_err(|_| bad("the answer is not JSON"))?;
-    let (Some(access_token), Some(instance_url)) = (answer.access_token, answer.instance_url)
-    else {
-        return Err(bad("the answer has no access_token or no instance_url"));
-    };
-    Ok(Session {
-        instance_url: checked_url(TOKEN_ANSWER_URL, &instance_url)?,
-        access_token: Redacted::new(access_token),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/deploy")
-            .join(name)
-    }
 
     #[test]
     fn http_is_refused_except_on_loopback() {
@@ -583,49 +394,5 @@ mod tests {
         let err =
             Credentials::from_sfdx_auth_url("force://id:s:tok@http://sf.example.com").unwrap_err();
         assert!(matches!(err, AuthError::InsecureUrl { .. }), "{err}");
-    }
-
-    #[test]
-    fn pkcs8_and_pkcs1_keys_load_to_the_same_key() {
-        let pkcs8 = read_rsa_key(&fixture("jwt-key.pem")).unwrap();
-        let pkcs1 = read_rsa_key(&fixture("jwt-key-pkcs1.pem")).unwrap();
-        assert_eq!(pkcs8.public().as_ref(), pkcs1.public().as_ref());
-    }
-
-    #[test]
-    fn a_public_key_or_missing_file_is_a_clear_error() {
-        let err = read_rsa_key(&fixture("jwt-key.pub.pem")).unwrap_err();
-        assert!(matches!(err, AuthError::BadKey { .. }), "{err}");
-        let err = read_rsa_key(&fixture("no-such-key.pem")).unwrap_err();
-        assert!(matches!(err, AuthError::KeyFile { .. }), "{err}");
-    }
-
-    #[test]
-    fn jwt_assertion_has_the_claims_salesforce_reads() {
-        let key = read_rsa_key(&fixture("jwt-key.pem")).unwrap();
-        let jwt = jwt_assertion(&key, "client-1", "a@b.example", SANDBOX_LOGIN_URL).unwrap();
-        let parts: Vec<&str> = jwt.split('.').collect();
-        assert_eq!(parts.len(), 3);
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-        assert_eq!(header, serde_json::json!({"alg": "RS256"}));
-        let claims: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!(claims["iss"], "client-1");
-        assert_eq!(claims["sub"], "a@b.example");
-        assert_eq!(claims["aud"], "https://test.salesforce.com");
-        assert!(claims["exp"].as_u64().unwrap() > 1_700_000_000);
-        // The signature verifies with the public half.
-        let public = ring::signature::UnparsedPublicKey::new(
-            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-            key.public().as_ref(),
-        );
-        let signed = format!("{}.{}", parts[0], parts[1]);
-        public
-            .verify(
-                signed.as_bytes(),
-                &URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
-            )
-            .unwrap();
     }
 }

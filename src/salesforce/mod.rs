@@ -1,10 +1,14 @@
-//! Talking to Salesforce: OAuth ([`auth`]) and the SOAP Metadata API ([`metadata`]), for
-//! `sfhooks deploy`.
+//! Talking to Salesforce: OAuth ([`auth`]), the SOAP Metadata API ([`metadata`]) and the REST API
+//! ([`rest`], for `status`, `replay`, `poll` and the deploy's job handling, with [`jobs`]);
+//! [`login`] resolves the credential flags every command shares.
 //!
 //! Blocking I/O with reqwest; no global state. Errors are typed here and turned into exit codes
 //! and hints by `cmd::deploy`.
 pub mod auth;
+pub mod jobs;
+pub mod login;
 pub mod metadata;
+pub mod rest;
 pub mod soap;
 
 /// The start of an error body, on one line, for error messages.

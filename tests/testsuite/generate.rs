@@ -293,6 +293,54 @@ fn generation_is_deterministic_and_check_passes_after_it() {
 }
 
 #[test]
+fn a_new_folder_is_written_whole_and_in_the_same_form_as_an_update() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Into a folder that does not exist yet (and whose parent does not either): staged whole.
+    let result = generate(
+        tmp.path(),
+        &[
+            "--objects",
+            "Contact,Account",
+            "--callback-url",
+            CALLBACK,
+            "--out",
+            "new/out",
+        ],
+    );
+    assert_eq!(code(&result), 0, "generate failed: {}", stderr(&result));
+    let fresh = read_tree(&tmp.path().join("new/out"));
+    let beside: Vec<String> = std::fs::read_dir(tmp.path().join("new"))
+        .expect("parent exists")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        beside,
+        ["out"],
+        "a staging folder was left beside the target"
+    );
+    // Into an existing folder: per-file temporary files and renames. Same tree, same modes.
+    let existing = tmp.path().join("existing");
+    std::fs::create_dir_all(&existing).expect("mkdir");
+    assert_eq!(fresh, generate_default(&existing));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: PathBuf| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        for rel in fresh.keys() {
+            assert_eq!(
+                mode(tmp.path().join("new/out").join(rel)),
+                mode(existing.join(rel)),
+                "{rel}"
+            );
+        }
+        assert_eq!(
+            mode(tmp.path().join("new/out/classes")),
+            mode(existing.join("classes"))
+        );
+    }
+}
+
+#[test]
 fn check_reports_drift_with_a_diff_and_the_command_and_writes_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("out");
@@ -387,6 +435,14 @@ fn hostile_and_bad_input_exits_2_names_the_problem_and_writes_nothing() {
         (vec!["--objects", "Thing__mdt"], "custom metadata"),
         (vec!["--objects", "Alert__e"], "platform events"),
         (vec!["--objects", "Account__History"], "history"),
+        (
+            vec!["--objects", "Contact,Sfhooks_Outbox__c"],
+            "endless loop",
+        ),
+        (
+            vec!["--objects", "Acme_State__c", "--prefix", "Acme"],
+            "endless loop",
+        ),
         (vec!["--objects", &long], "41 characters"),
         (
             vec![

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use crate::support::repo_root;
 
 /// Operations that count against a governor limit, as they appear in code with whitespace removed.
-const OPERATIONS: [&str; 9] = [
+const OPERATIONS: [&str; 10] = [
     "[SELECT",
     "Database.insert(",
     "Database.update(",
     "Database.delete(",
     "Database.upsert(",
+    "Database.emptyRecycleBin(",
     "System.enqueueJob(",
     ".send(",
     "EventBus.publish(",

@@ -43,6 +43,21 @@ pub(super) fn report(waited: &Waited, plan: &Plan, job_id: &str) -> String {
             }
         }
     }
+    let locked = failures.iter().any(|f| {
+        f.problem
+            .as_deref()
+            .is_some_and(|p| p.contains("jobs pending or in progress"))
+    });
+    if locked {
+        out.push_str(
+            "Salesforce refuses to deploy a class that has Apex jobs scheduled or pending, and \
+             the classes a scheduled class references. sfhooks pauses the jobs of the generated \
+             classes (unless --allow-pending-jobs); a job of another class that calls them locks \
+             them too: abort it in Setup > Scheduled Jobs (or Apex Jobs) and deploy again, or turn \
+             on Setup > Deployment Settings > \"Allow deployments of components when corresponding \
+             Apex jobs are pending or in progress\".\n",
+        );
+    }
     if let Some(tests) = &result.details.run_test_result {
         if !tests.failures.is_empty() {
             out.push_str(&format!("Test failures ({}):\n", tests.failures.len()));

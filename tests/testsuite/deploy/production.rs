@@ -235,9 +235,15 @@ fn production_without_zip_deploys_the_package_and_names_exactly_its_tests() {
     assert_exit(&out, 0);
     let deploys = w.org.deploys();
     assert_eq!(deploys.len(), 1);
+    // The same bytes as `sfhooks package`, with the settings record pinned to the org (issue 9)
+    // once the settings type has the Org_Id__c field.
+    let pinned = match sfhooks::mdapi::pin_org_id(&packaged, crate::support::fake_rest::ORG_ID) {
+        Ok(sfhooks::mdapi::Pinned::Now(bytes)) => bytes,
+        _ => packaged,
+    };
     assert_eq!(
-        deploys[0].zip, packaged,
-        "the same bytes as `sfhooks package`"
+        deploys[0].zip, pinned,
+        "the same bytes as `sfhooks package`, pinned to the org"
     );
     assert_eq!(deploys[0].option("runTests"), expected);
     assert_eq!(deploys[0].option("testLevel"), ["RunSpecifiedTests"]);

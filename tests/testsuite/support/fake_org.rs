@@ -279,6 +279,8 @@ struct Job {
     run_tests: Vec<String>,
     rollback_on_error: bool,
     components: Vec<(String, String, String)>,
+    /// Apex classes an uninstall (destructiveChanges.xml) deletes.
+    removed_classes: Vec<String>,
     script: Script,
     cursor: usize,
     cancel: CancelPhase,
@@ -306,6 +308,7 @@ struct State {
     received: Vec<Received>,
     unexpected: Vec<String>,
     public_key: Vec<u8>,
+    rest: super::fake_rest::FakeRest,
 }
 
 enum Reply {
@@ -337,6 +340,7 @@ impl FakeOrg {
             received: Vec::new(),
             unexpected: Vec::new(),
             public_key: test_public_key(),
+            rest: super::fake_rest::FakeRest::default(),
         }));
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let server_state = state.clone();
@@ -410,6 +414,7 @@ impl FakeOrg {
                 run_tests: Vec::new(),
                 rollback_on_error: true,
                 components: Vec::new(),
+                removed_classes: Vec::new(),
                 script: Script::default(),
                 cursor: 0,
                 cancel: CancelPhase::None,
@@ -475,6 +480,11 @@ impl FakeOrg {
         std::mem::take(&mut self.lock().unexpected)
     }
 
+    /// The REST side of the org (tables, scripted anonymous Apex, recorded requests).
+    pub fn with_rest<T>(&self, f: impl FnOnce(&mut super::fake_rest::FakeRest) -> T) -> T {
+        f(&mut self.lock().rest)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -517,6 +527,12 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let path = req.uri().path().to_string();
+    let (method, query) = (req.method().clone(), req.uri().query().map(str::to_string));
+    let authorization = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let content_type = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
@@ -537,6 +553,17 @@ async fn handle(
         .to_bytes();
     let body = String::from_utf8_lossy(&body).into_owned();
     let request = body.clone();
+    if path.starts_with("/services/data/") {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let State {
+            rest,
+            sessions,
+            unexpected,
+            ..
+        } = &mut *state;
+        let (query, auth) = (query.as_deref(), authorization.as_deref());
+        return Ok(rest.respond(&method, &path, query, auth, &body, sessions, unexpected));
+    }
     let reply = {
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
         state.respond(&path, &content_type, body)

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod fake_org;
+pub mod fake_rest;
+pub mod fake_status;
 pub mod nats;
 pub mod receiver;
 

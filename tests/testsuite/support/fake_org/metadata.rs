@@ -81,6 +81,22 @@ impl State {
             );
         };
         let flag = |name: &str| options.text_of(name) == Some("true");
+        // Salesforce refuses classes that have jobs (see fake_rest::FakeRest::lock_failures).
+        let (added, removed_classes) = apex_classes_of(&zip);
+        let mut script = script;
+        let locked = self
+            .rest
+            .lock_failures(&[added.clone(), removed_classes.clone()].concat());
+        for (class, problem) in &locked {
+            script = script.component_failure(&format!("classes/{class}.cls"), 0, 0, problem);
+        }
+        if !locked.is_empty() {
+            for poll in &mut script.polls {
+                if *poll == Poll::Status("Succeeded") {
+                    *poll = Poll::Status("Failed");
+                }
+            }
+        }
         let job = Job {
             check_only: flag("checkOnly"),
             test_level: options.text_of("testLevel").unwrap_or("").to_string(),
@@ -92,6 +108,7 @@ impl State {
                 .collect(),
             rollback_on_error: flag("rollbackOnError"),
             components: components_of(&zip),
+            removed_classes,
             script,
             cursor: 0,
             cancel: CancelPhase::None,
@@ -144,6 +161,7 @@ impl State {
                 run_tests: Vec::new(),
                 rollback_on_error: true,
                 components,
+                removed_classes: Vec::new(),
                 script,
                 cursor: 0,
                 cancel: CancelPhase::None,
@@ -236,6 +254,15 @@ impl State {
                 }
             }
         };
+        if status == "Succeeded" && !job.check_only && job.last_status != "Succeeded" {
+            let added: Vec<String> = job
+                .components
+                .iter()
+                .filter(|(kind, _, _)| kind == "ApexClass")
+                .map(|(_, _, name)| name.clone())
+                .collect();
+            self.rest.classes_deployed(&added, &job.removed_classes);
+        }
         job.last_status = status;
         job.done = matches!(
             status,
@@ -279,6 +306,37 @@ pub(super) fn components_of(zip: &[u8]) -> Vec<(String, String, String)> {
         out.push((kind.to_string(), name.clone(), full.to_string()));
     }
     out
+}
+
+/// The Apex classes a zip deploys (`classes/*.cls`) and deletes (destructiveChanges.xml's
+/// ApexClass members).
+fn apex_classes_of(zip: &[u8]) -> (Vec<String>, Vec<String>) {
+    let added = components_of(zip)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "ApexClass")
+        .map(|(_, _, name)| name)
+        .collect();
+    let mut removed = Vec::new();
+    if let Ok(mut archive) = zip::ZipArchive::new(std::io::Cursor::new(zip)) {
+        if let Ok(mut f) = archive.by_name("destructiveChanges.xml") {
+            let mut text = String::new();
+            let _ = f.read_to_string(&mut text);
+            if let Ok(root) = parse(&text) {
+                for types in root.children.iter().filter(|c| c.name == "types") {
+                    if types.text_of("name") == Some("ApexClass") {
+                        removed.extend(
+                            types
+                                .children
+                                .iter()
+                                .filter(|c| c.name == "members")
+                                .map(|c| c.text.clone()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    (added, removed)
 }
 
 /// A DeployResult's children, in WSDL order.

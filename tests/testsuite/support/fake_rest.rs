@@ -1,0 +1,1434 @@
+//! The REST side of the fake org (issues 9, 10, 11): `query`, `queryAll`, the Tooling `query`,
+//! `executeAnonymous`, sObject Collections `PATCH` and Apex invocable actions, under
+//! `/services/data/vNN.0/`, served by the same listener as the SOAP Metadata API
+//! ([`super::fake_org`] hands every `/services/data/` request to [`FakeRest::respond`]).
+//!
+//! Answers follow the REST API Developer Guide's shapes (FACTS.md, "REST API for polling and
+//! operating the org"): every answer carries `Date` (the fake org's clock, which a test may set)
+//! and `Sforce-Limit-Info: api-usage=N/M` (one more per request); errors are
+//! `[{"message", "errorCode", "fields"}]` arrays; a session the org does not know gets 401
+//! `INVALID_SESSION_ID`; usage above the limit gets 403 `REQUEST_LIMIT_EXCEEDED`.
+//!
+//! Data lives in tables of JSON records per sObject (relationship fields as nested objects, e.g.
+//! `{"CronJobDetail": {"Name": "SfhooksSweeper :00"}}`), read by a tiny SOQL matcher:
+//! `SELECT a, b.c FROM X [WHERE p op v [AND ...]] [ORDER BY p [ASC|DESC]] [LIMIT n]`, with `=`,
+//! `!=`, `<`, `<=`, `>`, `>=`, `LIKE` (`%` and `_`), `IN (...)`, `NOT IN (...)`, and
+//! `SELECT COUNT() FROM X ...`. What it does not understand is recorded as unexpected and
+//! answered `MALFORMED_QUERY`, so a test never passes on a query the fake misread. Pages hold
+//! [`FakeRest::page_size`] records and chain through `nextRecordsUrl`.
+//!
+//! `executeAnonymous` records every body; what it does is up to the test: scripted outcomes
+//! ([`FakeRest::script_anonymous`]), a handler that acts on the tables
+//! ([`FakeRest::on_anonymous`]), else success. [`FakeRest::refuse_anonymous`] makes it answer as
+//! Salesforce does a user it does not let run Apex.
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::SystemTime;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+/// What one `executeAnonymous` call gets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Anonymous {
+    /// Compiled and ran.
+    Success,
+    /// Did not compile: line, column, problem.
+    CompileProblem(i64, i64, String),
+    /// Compiled, then threw: message, stack trace.
+    Exception(String, String),
+    /// An HTTP error in Salesforce's shape: status, errorCode, message.
+    Refused(u16, String, String),
+    /// (In a script) what the handler makes of the body.
+    Handled,
+}
+
+/// A handler for `executeAnonymous` bodies: may change the tables, returns the outcome.
+pub type AnonymousHandler = Box<dyn FnMut(&str, &mut Tables) -> Anonymous + Send>;
+
+/// A handler for invocable actions: class name, the `inputs`, the tables; returns the result
+/// list, or an HTTP error (status, errorCode, message).
+pub type ActionHandler =
+    Box<dyn FnMut(&str, &[Value], &mut Tables) -> Result<Vec<Value>, (u16, String, String)> + Send>;
+
+/// The records of the fake org: `data` for the REST API, `tooling` for the Tooling API.
+#[derive(Debug, Default, Clone)]
+pub struct Tables {
+    pub data: BTreeMap<String, Vec<Value>>,
+    pub tooling: BTreeMap<String, Vec<Value>>,
+}
+
+impl Tables {
+    /// The records of one sObject (created empty on first use).
+    pub fn records(&mut self, object: &str) -> &mut Vec<Value> {
+        self.data.entry(object.to_string()).or_default()
+    }
+
+    /// The records of one Tooling API object.
+    pub fn tooling_records(&mut self, object: &str) -> &mut Vec<Value> {
+        self.tooling.entry(object.to_string()).or_default()
+    }
+}
+
+/// One REST request the org received.
+#[derive(Debug, Clone)]
+pub struct RestRequest {
+    pub method: String,
+    /// The path, without the query string.
+    pub path: String,
+    /// The decoded query-string pairs (`q`, `anonymousBody`).
+    pub query: Vec<(String, String)>,
+    /// The raw body.
+    pub body: String,
+    /// The bearer token sent.
+    pub token: Option<String>,
+}
+
+impl RestRequest {
+    /// A query-string value.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The REST state of the fake org.
+pub struct FakeRest {
+    pub tables: Tables,
+    /// Records per query page (Salesforce's default batch is 2,000).
+    pub page_size: usize,
+    /// Every REST request, in order.
+    pub requests: Vec<RestRequest>,
+    /// Every `executeAnonymous` body, in order.
+    pub anonymous: Vec<String>,
+    anonymous_script: VecDeque<Anonymous>,
+    anonymous_handler: Option<AnonymousHandler>,
+    anonymous_refusal: Option<Anonymous>,
+    action_handler: Option<ActionHandler>,
+    /// Record ids that an sObject Collections update fails: statusCode, message.
+    pub patch_failures: HashMap<String, (String, String)>,
+    /// Expire every session when the request with this 0-based index (counting REST requests
+    /// only) arrives: that request gets 401.
+    pub expire_at_request: Option<usize>,
+    /// Expire every session right after this many `executeAnonymous` calls were answered (1:
+    /// after the first), for "the session ended between the pause and the deploy".
+    pub expire_after_anonymous: Option<usize>,
+    /// Classes that a scheduled job's lock reaches besides its own class (those it references).
+    pub lock_reaches: Vec<String>,
+    cursors: HashMap<String, (Vec<Value>, u64)>,
+    next_cursor: u32,
+    api_used: u64,
+    api_max: u64,
+    clock: Option<SystemTime>,
+    next_id: u64,
+}
+
+/// The fake org's Id, as `SELECT Id FROM Organization` answers it.
+pub const ORG_ID: &str = "00Dfake00000001AAA";
+/// The deploying user's Id.
+pub const USER_ID: &str = "005fake00000001AAA";
+
+impl Default for FakeRest {
+    fn default() -> Self {
+        let mut tables = Tables::default();
+        tables
+            .records("Organization")
+            .push(json!({"Id": ORG_ID, "Name": "Fake Org", "IsSandbox": false}));
+        // Standard objects the deploy reads, empty until a test fills them.
+        for object in ["CronTrigger", "AsyncApexJob", "ApexClass"] {
+            tables.records(object);
+        }
+        FakeRest {
+            tables,
+            page_size: 2000,
+            requests: Vec::new(),
+            anonymous: Vec::new(),
+            anonymous_script: VecDeque::new(),
+            anonymous_handler: None,
+            anonymous_refusal: None,
+            action_handler: None,
+            patch_failures: HashMap::new(),
+            expire_at_request: None,
+            expire_after_anonymous: None,
+            lock_reaches: Vec::new(),
+            cursors: HashMap::new(),
+            next_cursor: 0,
+            api_used: 0,
+            api_max: 15000,
+            clock: None,
+            next_id: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for FakeRest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeRest")
+            .field("tables", &self.tables)
+            .field("requests", &self.requests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeRest {
+    /// Adds a record to a data table; gives it an `Id` (with this 3-character key prefix) when
+    /// it has none. Returns the Id.
+    pub fn insert(&mut self, object: &str, key_prefix: &str, mut record: Value) -> String {
+        let id = self.id_for(key_prefix, &mut record);
+        // An org has one Organization row: a test's replaces the default one.
+        if object == "Organization" {
+            self.tables.records(object).clear();
+        }
+        self.tables.records(object).push(record);
+        id
+    }
+
+    /// Adds a record to a Tooling API table.
+    pub fn insert_tooling(&mut self, object: &str, key_prefix: &str, mut record: Value) -> String {
+        let id = self.id_for(key_prefix, &mut record);
+        self.tables.tooling_records(object).push(record);
+        id
+    }
+
+    fn id_for(&mut self, key_prefix: &str, record: &mut Value) -> String {
+        if let Some(id) = record.get("Id").and_then(Value::as_str) {
+            return id.to_string();
+        }
+        let id = new_id(&mut self.next_id, key_prefix);
+        record["Id"] = Value::String(id.clone());
+        id
+    }
+
+    /// Queues outcomes for the next `executeAnonymous` calls (before any handler).
+    pub fn script_anonymous(&mut self, outcomes: &[Anonymous]) {
+        self.anonymous_script.extend(outcomes.iter().cloned());
+    }
+
+    /// Sets the handler for `executeAnonymous` bodies that no scripted outcome answers.
+    pub fn on_anonymous(&mut self, handler: AnonymousHandler) {
+        self.anonymous_handler = Some(handler);
+    }
+
+    /// Every `executeAnonymous` gets this refusal (a user without "Author Apex").
+    pub fn refuse_anonymous(&mut self, refusal: Anonymous) {
+        self.anonymous_refusal = Some(refusal);
+    }
+
+    /// Sets the handler for invocable actions.
+    pub fn on_action(&mut self, handler: ActionHandler) {
+        self.action_handler = Some(handler);
+    }
+
+    /// Sets the daily API usage the next answer reports (before counting itself).
+    pub fn set_api_usage(&mut self, used: u64, max: u64) {
+        self.api_used = used;
+        self.api_max = max;
+    }
+
+    /// Sets the org's clock (the `Date` header); `None` is the real time.
+    pub fn set_clock(&mut self, clock: Option<SystemTime>) {
+        self.clock = clock;
+    }
+
+    /// The requests to paths ending in `suffix`.
+    pub fn requests_to(&self, suffix: &str) -> Vec<RestRequest> {
+        self.requests
+            .iter()
+            .filter(|r| r.path.ends_with(suffix))
+            .cloned()
+            .collect()
+    }
+
+    /// The SOQL of every query request (any of the query resources), in order.
+    pub fn queries(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .filter_map(|r| r.param("q").map(str::to_string))
+            .collect()
+    }
+
+    /// Answers one request under `/services/data/`. `sessions` are the org's valid tokens (shared
+    /// with OAuth and SOAP); `unexpected` collects what a test did not expect.
+    #[allow(clippy::too_many_arguments)]
+    pub fn respond(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        authorization: Option<&str>,
+        body: &str,
+        sessions: &mut HashSet<String>,
+        unexpected: &mut Vec<String>,
+    ) -> Response<Full<Bytes>> {
+        let pairs: Vec<(String, String)> = query
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let token = authorization
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .map(str::to_string);
+        let index = self.requests.len();
+        self.requests.push(RestRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: pairs.clone(),
+            body: body.to_string(),
+            token: token.clone(),
+        });
+        if self.expire_at_request == Some(index) {
+            sessions.clear();
+        }
+        if !token.as_ref().is_some_and(|t| sessions.contains(t)) {
+            return self.answer(
+                StatusCode::UNAUTHORIZED,
+                error_body("INVALID_SESSION_ID", "Session expired or invalid"),
+            );
+        }
+        self.api_used += 1;
+        if self.api_used > self.api_max {
+            return self.answer(
+                StatusCode::FORBIDDEN,
+                error_body("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+            );
+        }
+        let Some((version, resource)) = split_version(path) else {
+            unexpected.push(format!("REST request to {path} without a vNN.0 version"));
+            return self.not_found();
+        };
+        if version != "63.0" {
+            unexpected.push(format!("REST request for API version {version}"));
+        }
+        let param = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        match (method.as_str(), resource.as_str()) {
+            ("GET", "query" | "queryAll" | "tooling/query") => {
+                let tooling = resource.starts_with("tooling");
+                let Some(soql) = param("q") else {
+                    unexpected.push(format!("{resource} without q"));
+                    return self.answer(
+                        StatusCode::BAD_REQUEST,
+                        error_body("MALFORMED_QUERY", "A query string has to be specified"),
+                    );
+                };
+                self.query(&version, &soql, tooling, unexpected)
+            }
+            ("GET", r) if r.starts_with("query/") || r.starts_with("tooling/query/") => {
+                self.next_page(&version, path)
+            }
+            ("GET", "tooling/executeAnonymous" | "tooling/executeAnonymous/") => {
+                let Some(apex) = param("anonymousBody") else {
+                    unexpected.push("executeAnonymous without anonymousBody".into());
+                    return self.answer(
+                        StatusCode::BAD_REQUEST,
+                        error_body("MISSING_ARGUMENT", "anonymousBody not specified"),
+                    );
+                };
+                let answer = self.execute_anonymous(&apex);
+                if self.expire_after_anonymous == Some(self.anonymous.len()) {
+                    sessions.clear();
+                }
+                answer
+            }
+            ("PATCH", "composite/sobjects") => self.patch_collection(body, unexpected),
+            ("POST", r) if r.starts_with("actions/custom/apex/") => {
+                let class = r.trim_start_matches("actions/custom/apex/").to_string();
+                self.action(&class, body, unexpected)
+            }
+            _ => {
+                unexpected.push(format!("unexpected REST request {method} {path}"));
+                self.not_found()
+            }
+        }
+    }
+
+    fn query(
+        &mut self,
+        version: &str,
+        soql: &str,
+        tooling: bool,
+        unexpected: &mut Vec<String>,
+    ) -> Response<Full<Bytes>> {
+        // Aggregate queries (GROUP BY) are `status`'s: answered in fake_status.rs.
+        if let Some((status, body)) = super::fake_status::aggregate(&self.tables, tooling, soql) {
+            return self.answer(status, body);
+        }
+        let parsed = match Soql::parse(soql) {
+            Ok(q) => q,
+            Err(e) => {
+                unexpected.push(format!("the fake cannot read the SOQL {soql:?}: {e}"));
+                return self.answer(
+                    StatusCode::BAD_REQUEST,
+                    error_body("MALFORMED_QUERY", &format!("unexpected token: {e}")),
+                );
+            }
+        };
+        let table = if tooling {
+            self.tables.tooling.get(&parsed.object)
+        } else {
+            self.tables.data.get(&parsed.object)
+        };
+        let Some(table) = table else {
+            return self.answer(
+                StatusCode::BAD_REQUEST,
+                error_body(
+                    "INVALID_TYPE",
+                    &format!(
+                        "sObject type '{}' is not supported. If you are attempting to use a \
+                         custom object, be sure to append the '__c' after the entity name.",
+                        parsed.object
+                    ),
+                ),
+            );
+        };
+        let mut rows: Vec<&Value> = table.iter().filter(|r| parsed.matches(r)).collect();
+        // Jobs scripted to end after a number of reads: this read counts.
+        let ending: Vec<String> = rows
+            .iter()
+            .filter(|r| r.get("_finishAfterReads").is_some())
+            .filter_map(|r| r["Id"].as_str().map(str::to_string))
+            .collect();
+        if let Some((field, descending)) = &parsed.order_by {
+            rows.sort_by(|a, b| {
+                let ordering = compare(&lookup(a, field), &lookup(b, field));
+                if *descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            });
+        }
+        if let Some(limit) = parsed.limit {
+            rows.truncate(limit);
+        }
+        let total = rows.len() as u64;
+        if parsed.count {
+            return self.answer(
+                StatusCode::OK,
+                json!({"totalSize": total, "done": true, "records": []}),
+            );
+        }
+        let records: Vec<Value> = rows
+            .into_iter()
+            .map(|r| project(version, &parsed.object, r, &parsed.fields))
+            .collect();
+        if !ending.is_empty() {
+            let object = parsed.object.clone();
+            for row in self.tables.records(&object).iter_mut() {
+                if !ending.iter().any(|id| row["Id"].as_str() == Some(id)) {
+                    continue;
+                }
+                let left = row["_finishAfterReads"].as_u64().unwrap_or(0);
+                if left <= 1 {
+                    row["Status"] = json!("Completed");
+                    if let Some(o) = row.as_object_mut() {
+                        o.remove("_finishAfterReads");
+                    }
+                } else {
+                    row["_finishAfterReads"] = json!(left - 1);
+                }
+            }
+        }
+        self.page(version, tooling, records, total)
+    }
+
+    fn page(
+        &mut self,
+        version: &str,
+        tooling: bool,
+        mut records: Vec<Value>,
+        total: u64,
+    ) -> Response<Full<Bytes>> {
+        let size = self.page_size.max(1);
+        if records.len() <= size {
+            return self.answer(
+                StatusCode::OK,
+                json!({"totalSize": total, "done": true, "records": records}),
+            );
+        }
+        let rest = records.split_off(size);
+        self.next_cursor += 1;
+        let locator = format!("01gFAKE{:011}-{}", self.next_cursor, size);
+        let base = if tooling { "tooling/query" } else { "query" };
+        let next = format!("/services/data/v{version}/{base}/{locator}");
+        self.cursors.insert(next.clone(), (rest, total));
+        self.answer(
+            StatusCode::OK,
+            json!({"totalSize": total, "done": false, "nextRecordsUrl": next, "records": records}),
+        )
+    }
+
+    fn next_page(&mut self, version: &str, path: &str) -> Response<Full<Bytes>> {
+        let Some((records, total)) = self.cursors.remove(path) else {
+            return self.answer(
+                StatusCode::BAD_REQUEST,
+                error_body("INVALID_QUERY_LOCATOR", "invalid query locator"),
+            );
+        };
+        self.page(version, path.contains("/tooling/"), records, total)
+    }
+
+    fn execute_anonymous(&mut self, apex: &str) -> Response<Full<Bytes>> {
+        self.anonymous.push(apex.to_string());
+        let outcome = if let Some(refusal) = self.anonymous_refusal.clone() {
+            refusal
+        } else {
+            match self.anonymous_script.pop_front() {
+                Some(Anonymous::Handled) | None => match self.anonymous_handler.as_mut() {
+                    Some(handler) => handler(apex, &mut self.tables),
+                    None => Anonymous::Success,
+                },
+                Some(next) => next,
+            }
+        };
+        let body = match outcome {
+            Anonymous::Success => json!({"line": -1, "column": -1, "compiled": true,
+                "success": true, "compileProblem": null, "exceptionStackTrace": null,
+                "exceptionMessage": null}),
+            Anonymous::CompileProblem(line, column, problem) => json!({"line": line,
+                "column": column, "compiled": false, "success": false,
+                "compileProblem": problem, "exceptionStackTrace": null,
+                "exceptionMessage": null}),
+            Anonymous::Exception(message, stack) => json!({"line": 1, "column": 1,
+                "compiled": true, "success": false, "compileProblem": null,
+                "exceptionStackTrace": stack, "exceptionMessage": message}),
+            Anonymous::Handled => json!({"line": -1, "column": -1, "compiled": true,
+                "success": true, "compileProblem": null, "exceptionStackTrace": null,
+                "exceptionMessage": null}),
+            Anonymous::Refused(status, code, message) => {
+                return self.answer(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
+                    error_body(&code, &message),
+                )
+            }
+        };
+        self.answer(StatusCode::OK, body)
+    }
+
+    fn patch_collection(
+        &mut self,
+        body: &str,
+        unexpected: &mut Vec<String>,
+    ) -> Response<Full<Bytes>> {
+        let Ok(request) = serde_json::from_str::<Value>(body) else {
+            unexpected.push("sObject Collections PATCH body is not JSON".into());
+            return self.answer(
+                StatusCode::BAD_REQUEST,
+                error_body("JSON_PARSER_ERROR", "Unexpected character"),
+            );
+        };
+        let all_or_none = request["allOrNone"].as_bool().unwrap_or(false);
+        let records = request["records"].as_array().cloned().unwrap_or_default();
+        if records.len() > 200 {
+            return self.answer(
+                StatusCode::BAD_REQUEST,
+                error_body(
+                    "EXCEEDED_ID_LIMIT",
+                    "record limit reached. cannot submit more than 200 records into this call",
+                ),
+            );
+        }
+        let failures: Vec<Option<(String, String)>> = records
+            .iter()
+            .map(|r| {
+                let id = r["id"].as_str().unwrap_or("");
+                let object = r["attributes"]["type"].as_str().unwrap_or("");
+                if id.is_empty() || object.is_empty() {
+                    return Some((
+                        "MISSING_ARGUMENT".to_string(),
+                        "Id not specified in an update call".to_string(),
+                    ));
+                }
+                if let Some(f) = self.patch_failures.get(id) {
+                    return Some(f.clone());
+                }
+                let exists = self
+                    .tables
+                    .data
+                    .get(object)
+                    .is_some_and(|t| t.iter().any(|row| row["Id"] == id));
+                (!exists).then(|| {
+                    (
+                        "ENTITY_IS_DELETED".to_string(),
+                        "entity is deleted".to_string(),
+                    )
+                })
+            })
+            .collect();
+        let any_failed = failures.iter().any(Option::is_some);
+        let mut results = Vec::new();
+        for (record, failure) in records.iter().zip(&failures) {
+            let id = record["id"].as_str().unwrap_or("").to_string();
+            match failure {
+                // A failed record's result carries no id (REST API Developer Guide, sObject
+                // Collections: "id" is null on failure).
+                Some((code, message)) => results.push(json!({"id": null, "success": false,
+                    "errors": [{"statusCode": code, "message": message, "fields": []}]})),
+                None if all_or_none && any_failed => results.push(json!({"id": id,
+                    "success": false, "errors": [{"statusCode":
+                    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message":
+                    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                    "fields": []}]})),
+                None => results.push(json!({"id": id, "success": true, "errors": []})),
+            }
+        }
+        if !(all_or_none && any_failed) {
+            for (record, failure) in records.iter().zip(&failures) {
+                if failure.is_some() {
+                    continue;
+                }
+                let object = record["attributes"]["type"].as_str().unwrap_or("");
+                let id = &record["id"];
+                if let Some(row) = self
+                    .tables
+                    .records(object)
+                    .iter_mut()
+                    .find(|row| &row["Id"] == id)
+                {
+                    if let (Some(row), Some(fields)) = (row.as_object_mut(), record.as_object()) {
+                        for (k, v) in fields {
+                            if k != "attributes" && k != "id" {
+                                row.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.answer(StatusCode::OK, Value::Array(results))
+    }
+
+    fn action(
+        &mut self,
+        class: &str,
+        body: &str,
+        unexpected: &mut Vec<String>,
+    ) -> Response<Full<Bytes>> {
+        let inputs = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|b| b["inputs"].as_array().cloned());
+        let Some(inputs) = inputs else {
+            unexpected.push(format!("action {class} without an inputs list"));
+            return self.answer(
+                StatusCode::BAD_REQUEST,
+                error_body("JSON_PARSER_ERROR", "Missing inputs"),
+            );
+        };
+        let Some(handler) = self.action_handler.as_mut() else {
+            return self.not_found();
+        };
+        match handler(class, &inputs, &mut self.tables) {
+            Ok(results) => self.answer(StatusCode::OK, Value::Array(results)),
+            Err((status, code, message)) => self.answer(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                error_body(&code, &message),
+            ),
+        }
+    }
+
+    fn not_found(&self) -> Response<Full<Bytes>> {
+        self.answer(
+            StatusCode::NOT_FOUND,
+            error_body("NOT_FOUND", "The requested resource does not exist"),
+        )
+    }
+
+    fn answer(&self, status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+        let now = self.clock.unwrap_or_else(SystemTime::now);
+        Response::builder()
+            .status(status)
+            .header(
+                hyper::header::CONTENT_TYPE,
+                "application/json;charset=UTF-8",
+            )
+            .header(hyper::header::DATE, httpdate::fmt_http_date(now))
+            .header(
+                "Sforce-Limit-Info",
+                format!("api-usage={}/{}", self.api_used, self.api_max),
+            )
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("a valid response")
+    }
+}
+
+/// The problem text of a deploy refused because of a scheduled job (FACTS.md, "Deploying
+/// classes that have jobs").
+pub const SCHEDULED_LOCK: &str = "This schedulable class has jobs pending or in progress";
+/// The problem text for a class with pending async jobs.
+pub const ASYNC_LOCK: &str = "Apex class has Batchable or Future jobs pending or in progress";
+
+impl FakeRest {
+    /// The classes of a deploy that Salesforce would refuse because of jobs, with the problem
+    /// text: a class with an active scheduled job (and every class in
+    /// [`FakeRest::lock_reaches`], standing for the classes the scheduled class references), and
+    /// a class with a pending or running async job.
+    pub fn lock_failures(&self, classes: &[String]) -> Vec<(String, &'static str)> {
+        let empty = Vec::new();
+        let crons = self.tables.data.get("CronTrigger").unwrap_or(&empty);
+        let asyncs = self.tables.data.get("AsyncApexJob").unwrap_or(&empty);
+        let mut scheduled_classes = Vec::new();
+        for cron in crons {
+            if ["COMPLETE", "DELETED", "ERROR"].contains(&cron["State"].as_str().unwrap_or("")) {
+                continue;
+            }
+            for job in asyncs {
+                if job["JobType"] == "ScheduledApex" && job["CronTriggerId"] == cron["Id"] {
+                    if let Some(class) = job["ApexClass"]["Name"].as_str() {
+                        scheduled_classes.push(class.to_string());
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for class in classes {
+            let scheduled = scheduled_classes
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(class))
+                || (!scheduled_classes.is_empty() && self.lock_reaches.contains(class));
+            let pending = asyncs.iter().any(|j| {
+                j["JobType"] != "ScheduledApex"
+                    && j["ApexClass"]["Name"].as_str() == Some(class.as_str())
+                    && ["Holding", "Queued", "Preparing", "Processing"]
+                        .contains(&j["Status"].as_str().unwrap_or(""))
+            });
+            if scheduled {
+                out.push((class.clone(), SCHEDULED_LOCK));
+            } else if pending {
+                out.push((class.clone(), ASYNC_LOCK));
+            }
+        }
+        out
+    }
+
+    /// A deploy succeeded: its classes exist from now on; an uninstall's are gone.
+    pub fn classes_deployed(&mut self, added: &[String], removed: &[String]) {
+        self.tables
+            .records("ApexClass")
+            .retain(|c| !removed.iter().any(|r| c["Name"].as_str() == Some(r)));
+        for class in added {
+            let exists = self
+                .tables
+                .records("ApexClass")
+                .iter()
+                .any(|c| c["Name"].as_str() == Some(class));
+            if !exists {
+                let id = new_id(&mut self.next_id, "01p");
+                self.tables
+                    .records("ApexClass")
+                    .push(json!({"Id": id, "Name": class}));
+            }
+        }
+    }
+
+    /// Schedules a job as `System.schedule` would: a CronTrigger and its `ScheduledApex` row.
+    pub fn schedule(&mut self, name: &str, cron: &str, class: &str) -> String {
+        schedule_in(&mut self.tables, &mut self.next_id, name, cron, class)
+    }
+
+    /// Adds a queued or running async job of a class; `finish_after_reads` makes it end
+    /// (Completed) after that many queries returned it.
+    pub fn enqueue(
+        &mut self,
+        class: &str,
+        job_type: &str,
+        status: &str,
+        finish_after_reads: Option<u32>,
+    ) -> String {
+        let id = new_id(&mut self.next_id, "707");
+        let mut row = json!({"Id": id, "JobType": job_type, "Status": status,
+            "ApexClass": {"attributes": {"type": "ApexClass"}, "Name": class}, "CronTriggerId": null});
+        if let Some(n) = finish_after_reads {
+            row["_finishAfterReads"] = json!(n);
+        }
+        self.tables.records("AsyncApexJob").push(row);
+        id
+    }
+
+    /// The names of the active scheduled jobs.
+    pub fn scheduled_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tables
+            .data
+            .get("CronTrigger")
+            .map(|t| {
+                t.iter()
+                    .filter_map(|c| c["CronJobDetail"]["Name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Whether `<Prefix>Jobs.pause()` set the pause switch (and no restore cleared it).
+    pub fn paused(&self) -> bool {
+        self.tables
+            .data
+            .get(PAUSE_TABLE)
+            .is_some_and(|t| t.iter().any(|r| r["Paused"] == true))
+    }
+}
+
+/// Where the simulation keeps the pause switch.
+const PAUSE_TABLE: &str = "_PauseSwitch";
+
+fn schedule_in(
+    tables: &mut Tables,
+    next_id: &mut u64,
+    name: &str,
+    cron: &str,
+    class: &str,
+) -> String {
+    let id = new_id(next_id, "08e");
+    tables
+        .records("CronTrigger")
+        .push(json!({"Id": id, "State": "WAITING",
+        "CronExpression": cron, "NextFireTime": "2026-12-07T02:00:00.000+0000", "OwnerId": USER_ID,
+        "CronJobDetail": {"attributes": {"type": "CronJobDetail"}, "Name": name, "JobType": "7"}}));
+    let job = new_id(next_id, "707");
+    tables
+        .records("AsyncApexJob")
+        .push(json!({"Id": job, "JobType": "ScheduledApex",
+        "Status": "Queued", "CronTriggerId": id,
+        "ApexClass": {"attributes": {"type": "ApexClass"}, "Name": class}}));
+    id
+}
+
+/// The quoted strings of Apex source, in order (with `\'` unescaped).
+fn quoted(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        s.push(n);
+                    }
+                }
+                '\'' => break,
+                c => s.push(c),
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// An `executeAnonymous` handler that plays what sfhooks' Anonymous Apex does to the jobs:
+/// `System.abortJob` over `WHERE Id IN (...)` lists, `System.schedule(name, cron,
+/// Type.forName(class))` unless a job of that name is active, `<Prefix>Jobs.pause()` /
+/// `.restore()` / `.scheduleSweeper()` and `<Prefix>Sweeper.ensureScheduled()`. A class the org
+/// does not have (the `ApexClass` table) is a compile problem, as Salesforce answers it.
+pub fn simulate_jobs(prefix: &str) -> AnonymousHandler {
+    let prefix = prefix.to_string();
+    let mut next_id = 9_000u64;
+    Box::new(move |apex: &str, tables: &mut Tables| {
+        let has_class = |tables: &mut Tables, name: &str| {
+            tables
+                .records("ApexClass")
+                .iter()
+                .any(|c| c["Name"].as_str() == Some(name))
+        };
+        let jobs_class = format!("{prefix}Jobs");
+        let sweeper = format!("{prefix}Sweeper");
+        for (needed, call) in [
+            (&jobs_class, format!("{jobs_class}.")),
+            (&sweeper, format!("{sweeper}.")),
+        ] {
+            if apex.contains(&call) && !has_class(tables, needed) {
+                let line = apex.lines().position(|l| l.contains(&call)).unwrap_or(0) as i64 + 1;
+                return Anonymous::CompileProblem(
+                    line,
+                    1,
+                    format!("Variable does not exist: {needed}"),
+                );
+            }
+        }
+        let mut sweeper_jobs = |tables: &mut Tables| {
+            for minute in ["00", "15", "30", "45"] {
+                let name = format!("{sweeper} :{minute}");
+                let active = tables
+                    .records("CronTrigger")
+                    .iter()
+                    .any(|c| c["CronJobDetail"]["Name"].as_str() == Some(name.as_str()));
+                if !active {
+                    schedule_in(
+                        tables,
+                        &mut next_id,
+                        &name,
+                        &format!("0 {} * * * ?", minute.trim_start_matches('0').max("0")),
+                        &sweeper,
+                    );
+                }
+            }
+        };
+        if apex.contains(&format!("{jobs_class}.pause();")) {
+            tables.records(PAUSE_TABLE).push(json!({"Paused": true}));
+        }
+        // Aborts: every `Id IN (...)` list of a loop that calls System.abortJob.
+        if apex.contains("System.abortJob") {
+            for segment in apex.split("WHERE Id IN (").skip(1) {
+                let list = segment.split(')').next().unwrap_or("");
+                for id in quoted(list) {
+                    let crons = tables.records("CronTrigger");
+                    let before = crons.len();
+                    crons.retain(|c| c["Id"].as_str() != Some(id.as_str()));
+                    if crons.len() != before {
+                        tables
+                            .records("AsyncApexJob")
+                            .retain(|j| j["CronTriggerId"].as_str() != Some(id.as_str()));
+                    }
+                    for job in tables.records("AsyncApexJob").iter_mut() {
+                        if job["Id"].as_str() == Some(id.as_str())
+                            && ["Holding", "Queued"].contains(&job["Status"].as_str().unwrap_or(""))
+                        {
+                            job["Status"] = json!("Aborted");
+                        }
+                    }
+                }
+            }
+        }
+        if apex.contains(&format!("{jobs_class}.restore();")) {
+            tables.records(PAUSE_TABLE).clear();
+            sweeper_jobs(tables);
+        }
+        if apex.contains(&format!("{jobs_class}.scheduleSweeper();"))
+            || apex.contains(&format!("{sweeper}.ensureScheduled();"))
+        {
+            sweeper_jobs(tables);
+        }
+        for call in apex.split("System.schedule(").skip(1) {
+            let statement = call.split(";").next().unwrap_or("");
+            let args = quoted(statement);
+            let [name, cron, class] = args.as_slice() else {
+                return Anonymous::CompileProblem(
+                    1,
+                    1,
+                    "Method does not exist or incorrect signature: System.schedule".into(),
+                );
+            };
+            if !has_class(tables, class) {
+                return Anonymous::Exception(
+                    "System.NullPointerException: Attempt to de-reference a null object".into(),
+                    "AnonymousBlock: line 1, column 1".into(),
+                );
+            }
+            let active = tables
+                .records("CronTrigger")
+                .iter()
+                .any(|c| c["CronJobDetail"]["Name"].as_str() == Some(name.as_str()));
+            if !active {
+                schedule_in(tables, &mut next_id, name, cron, class);
+            }
+        }
+        Anonymous::Success
+    })
+}
+
+/// Salesforce's error body: a list of `{message, errorCode}` (`fields` only for field errors).
+pub fn error_body(code: &str, message: &str) -> Value {
+    json!([{"message": message, "errorCode": code}])
+}
+
+/// An 18-character id with this key prefix.
+pub fn new_id(counter: &mut u64, key_prefix: &str) -> String {
+    *counter += 1;
+    format!("{key_prefix}fake{:08}AAA", *counter)
+}
+
+/// `/services/data/v63.0/query` -> ("63.0", "query").
+fn split_version(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/services/data/v")?;
+    let (version, resource) = rest.split_once('/')?;
+    Some((version.to_string(), resource.to_string()))
+}
+
+/// The value at a dotted path, case-insensitive per segment; `Null` when absent.
+pub fn lookup(record: &Value, path: &str) -> Value {
+    let mut current = record;
+    for segment in path.split('.') {
+        let Some(object) = current.as_object() else {
+            return Value::Null;
+        };
+        match object.iter().find(|(k, _)| k.eq_ignore_ascii_case(segment)) {
+            Some((_, v)) => current = v,
+            None => return Value::Null,
+        }
+    }
+    current.clone()
+}
+
+/// The record as the query answers it: `attributes`, then the selected fields, relationships as
+/// nested objects with their own `attributes` (null when the lookup is empty).
+fn project(version: &str, object: &str, record: &Value, fields: &[String]) -> Value {
+    let id = record["Id"].as_str().unwrap_or("");
+    let mut out = Map::new();
+    out.insert(
+        "attributes".into(),
+        json!({"type": object, "url": format!("/services/data/v{version}/sobjects/{object}/{id}")}),
+    );
+    for field in fields {
+        let segments: Vec<&str> = field.split('.').collect();
+        insert_path(&mut out, record, &segments);
+    }
+    Value::Object(out)
+}
+
+fn insert_path(out: &mut Map<String, Value>, source: &Value, segments: &[&str]) {
+    let Some((first, rest)) = segments.split_first() else {
+        return;
+    };
+    let found = source.as_object().and_then(|o| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(first))
+            .map(|(k, v)| (k.clone(), v.clone()))
+    });
+    let (key, value) = found.unwrap_or_else(|| (first.to_string(), Value::Null));
+    if rest.is_empty() {
+        out.insert(key, value);
+        return;
+    }
+    if value.is_null() {
+        out.insert(key, Value::Null);
+        return;
+    }
+    let entry = out.entry(key).or_insert_with(|| {
+        let mut nested = Map::new();
+        if let Some(attrs) = value.get("attributes") {
+            nested.insert("attributes".into(), attrs.clone());
+        }
+        Value::Object(nested)
+    });
+    if let Some(nested) = entry.as_object_mut() {
+        insert_path(nested, &value, rest);
+    }
+}
+
+fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        // Nulls first, as SOQL's default NULLS FIRST for ascending order.
+        (Value::Null, _) => Ordering::Less,
+        (_, Value::Null) => Ordering::Greater,
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        _ => text(a).cmp(&text(b)),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A parsed query.
+#[derive(Debug)]
+struct Soql {
+    fields: Vec<String>,
+    count: bool,
+    object: String,
+    conditions: Vec<Condition>,
+    order_by: Option<(String, bool)>,
+    limit: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Condition {
+    field: String,
+    op: String,
+    values: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Str(String),
+    Sym(String),
+}
+
+fn tokenize(soql: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = soql.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '\'' {
+            let mut s = String::new();
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => return Err("an unterminated string".into()),
+                    Some('\\') => {
+                        if let Some(n) = chars.get(i + 1) {
+                            s.push(*n);
+                        }
+                        i += 2;
+                    }
+                    Some('\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => {
+                        s.push(*other);
+                        i += 1;
+                    }
+                }
+            }
+            tokens.push(Token::Str(s));
+        } else if "(),".contains(c) {
+            tokens.push(Token::Sym(c.to_string()));
+            i += 1;
+        } else if "=!<>".contains(c) {
+            let mut op = c.to_string();
+            if chars.get(i + 1) == Some(&'=') || (c == '<' && chars.get(i + 1) == Some(&'>')) {
+                op.push(chars[i + 1]);
+                i += 1;
+            }
+            tokens.push(Token::Sym(op));
+            i += 1;
+        } else if c.is_alphanumeric() || "_.:-+".contains(c) {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || "_.:-+".contains(chars[i])) {
+                i += 1;
+            }
+            tokens.push(Token::Word(chars[start..i].iter().collect()));
+        } else {
+            return Err(format!("the character {c:?}"));
+        }
+    }
+    Ok(tokens)
+}
+
+impl Soql {
+    fn parse(soql: &str) -> Result<Soql, String> {
+        let tokens = tokenize(soql)?;
+        let mut p = 0;
+        let word = |t: Option<&Token>, w: &str| matches!(t, Some(Token::Word(x)) if x.eq_ignore_ascii_case(w));
+        if !word(tokens.get(p), "SELECT") {
+            return Err("no SELECT".into());
+        }
+        p += 1;
+        let mut fields = Vec::new();
+        let mut count = false;
+        loop {
+            match tokens.get(p) {
+                Some(Token::Word(w)) if w.eq_ignore_ascii_case("COUNT") => {
+                    if tokens.get(p + 1) != Some(&Token::Sym("(".into()))
+                        || tokens.get(p + 2) != Some(&Token::Sym(")".into()))
+                    {
+                        return Err("only COUNT() is understood".into());
+                    }
+                    count = true;
+                    p += 3;
+                }
+                Some(Token::Word(w)) => {
+                    fields.push(w.clone());
+                    p += 1;
+                }
+                other => return Err(format!("a field list that has {other:?}")),
+            }
+            if tokens.get(p) == Some(&Token::Sym(",".into())) {
+                p += 1;
+                continue;
+            }
+            break;
+        }
+        if !word(tokens.get(p), "FROM") {
+            return Err("no FROM after the fields".into());
+        }
+        let Some(Token::Word(object)) = tokens.get(p + 1) else {
+            return Err("no object after FROM".into());
+        };
+        let object = object.clone();
+        p += 2;
+        let mut conditions = Vec::new();
+        if word(tokens.get(p), "WHERE") {
+            p += 1;
+            loop {
+                let Some(Token::Word(field)) = tokens.get(p) else {
+                    return Err("a condition without a field".into());
+                };
+                p += 1;
+                let op = match tokens.get(p) {
+                    Some(Token::Sym(s))
+                        if ["=", "!=", "<>", "<", "<=", ">", ">="].contains(&s.as_str()) =>
+                    {
+                        s.replace("<>", "!=")
+                    }
+                    Some(Token::Word(w)) if w.eq_ignore_ascii_case("LIKE") => "LIKE".into(),
+                    Some(Token::Word(w)) if w.eq_ignore_ascii_case("IN") => "IN".into(),
+                    Some(Token::Word(w))
+                        if w.eq_ignore_ascii_case("NOT") && word(tokens.get(p + 1), "IN") =>
+                    {
+                        p += 1;
+                        "NOT IN".into()
+                    }
+                    other => return Err(format!("the operator {other:?}")),
+                };
+                p += 1;
+                let mut values = Vec::new();
+                if op.ends_with("IN") {
+                    if tokens.get(p) != Some(&Token::Sym("(".into())) {
+                        return Err("IN without (".into());
+                    }
+                    p += 1;
+                    loop {
+                        values.push(literal(tokens.get(p))?);
+                        p += 1;
+                        match tokens.get(p) {
+                            Some(Token::Sym(s)) if s == "," => p += 1,
+                            Some(Token::Sym(s)) if s == ")" => {
+                                p += 1;
+                                break;
+                            }
+                            other => return Err(format!("{other:?} in an IN list")),
+                        }
+                    }
+                } else {
+                    values.push(literal(tokens.get(p))?);
+                    p += 1;
+                }
+                conditions.push(Condition {
+                    field: field.clone(),
+                    op,
+                    values,
+                });
+                if word(tokens.get(p), "AND") {
+                    p += 1;
+                    continue;
+                }
+                break;
+            }
+        }
+        let mut order_by = None;
+        if word(tokens.get(p), "ORDER") && word(tokens.get(p + 1), "BY") {
+            let Some(Token::Word(field)) = tokens.get(p + 2) else {
+                return Err("ORDER BY without a field".into());
+            };
+            p += 3;
+            let mut descending = false;
+            if word(tokens.get(p), "DESC") {
+                descending = true;
+                p += 1;
+            } else if word(tokens.get(p), "ASC") {
+                p += 1;
+            }
+            order_by = Some((field.clone(), descending));
+        }
+        let mut limit = None;
+        if word(tokens.get(p), "LIMIT") {
+            let Some(Token::Word(n)) = tokens.get(p + 1) else {
+                return Err("LIMIT without a number".into());
+            };
+            limit = Some(n.parse().map_err(|_| format!("LIMIT {n}"))?);
+            p += 2;
+        }
+        if p != tokens.len() {
+            return Err(format!("{:?} after the query", &tokens[p..]));
+        }
+        Ok(Soql {
+            fields,
+            count,
+            object,
+            conditions,
+            order_by,
+            limit,
+        })
+    }
+
+    fn matches(&self, record: &Value) -> bool {
+        self.conditions.iter().all(|c| {
+            let actual = lookup(record, &c.field);
+            match c.op.as_str() {
+                "=" => equal(&actual, &c.values[0]),
+                "!=" => !equal(&actual, &c.values[0]),
+                "LIKE" => like(&text(&actual), &text(&c.values[0])),
+                "IN" => c.values.iter().any(|v| equal(&actual, v)),
+                "NOT IN" => !c.values.iter().any(|v| equal(&actual, v)),
+                op => {
+                    if actual.is_null() {
+                        return false;
+                    }
+                    let ordering = compare(&actual, &c.values[0]);
+                    match op {
+                        "<" => ordering.is_lt(),
+                        "<=" => ordering.is_le(),
+                        ">" => ordering.is_gt(),
+                        _ => ordering.is_ge(),
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn literal(token: Option<&Token>) -> Result<Value, String> {
+    match token {
+        Some(Token::Str(s)) => Ok(Value::String(s.clone())),
+        Some(Token::Word(w)) if w.eq_ignore_ascii_case("null") => Ok(Value::Null),
+        Some(Token::Word(w)) if w.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+        Some(Token::Word(w)) if w.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+        Some(Token::Word(w)) => match w.parse::<f64>() {
+            Ok(n) => Ok(json!(n)),
+            // Datetime literals (2026-12-06T10:15:30Z) compare as text, as stored.
+            Err(_) if w.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+                Ok(Value::String(w.clone()))
+            }
+            Err(_) => Err(format!(
+                "the value {w} (bind variables and date literals are not understood)"
+            )),
+        },
+        other => Err(format!("the value {other:?}")),
+    }
+}
+
+/// SOQL `=`: strings compare case-insensitively, as SOQL does.
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// SOQL `LIKE`: `%` any run, `_` one character, case-insensitive.
+fn like(value: &str, pattern: &str) -> bool {
+    fn go(v: &[char], p: &[char]) -> bool {
+        match p.split_first() {
+            None => v.is_empty(),
+            Some(('%', rest)) => (0..=v.len()).any(|i| go(&v[i..], rest)),
+            Some(('_', rest)) => !v.is_empty() && go(&v[1..], rest),
+            Some((c, rest)) => {
+                v.first().is_some_and(|x| x.eq_ignore_ascii_case(c)) && go(&v[1..], rest)
+            }
+        }
+    }
+    let v: Vec<char> = value.chars().collect();
+    let p: Vec<char> = pattern.chars().collect();
+    go(&v, &p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_soql_matcher_reads_relationship_fields_and_filters() {
+        let rows = [
+            json!({"Id": "08e1", "State": "WAITING", "CronJobDetail": {"Name": "SfhooksSweeper :00"}}),
+            json!({"Id": "08e2", "State": "DELETED", "CronJobDetail": {"Name": "SfhooksSweeper :15"}}),
+            json!({"Id": "08e3", "State": "WAITING", "CronJobDetail": {"Name": "Other job"}}),
+        ];
+        let q = Soql::parse(
+            "SELECT Id, CronJobDetail.Name FROM CronTrigger WHERE CronJobDetail.Name LIKE 'sfhooks%' \
+             AND State NOT IN ('DELETED', 'COMPLETE') ORDER BY CronJobDetail.Name DESC LIMIT 5",
+        )
+        .unwrap();
+        let hits: Vec<&Value> = rows.iter().filter(|r| q.matches(r)).collect();
+        assert_eq!(hits.len(), 1);
+        let projected = project("63.0", "CronTrigger", hits[0], &q.fields);
+        assert_eq!(projected["CronJobDetail"]["Name"], "SfhooksSweeper :00");
+        assert_eq!(projected["attributes"]["type"], "CronTrigger");
+        assert!(projected.get("State").is_none());
+        assert!(Soql::parse("SELECT Id FROM X WHERE Name = :bind").is_err());
+        assert!(like("SfhooksJobs", "sfhooks_obs") && !like("SfhooksJobs", "Sfhooks_"));
+    }
+}
+
+#[cfg(test)]
+mod against_the_client {
+    //! The fake's answers read by the crate's own REST client: the shapes agree end to end.
+    use super::super::fake_org::{FakeOrg, REFRESH_TOKEN};
+    use super::*;
+    use sfhooks::salesforce::auth::Credentials;
+    use sfhooks::salesforce::rest::{RestClient, RestError};
+
+    fn client(org: &FakeOrg) -> RestClient {
+        let http = reqwest::blocking::Client::builder()
+            .user_agent("sfhooks/test")
+            .build()
+            .unwrap();
+        let creds = Credentials::from_sfdx_auth_url(&org.sfdx_auth_url(REFRESH_TOKEN)).unwrap();
+        let session = creds.login(&http).unwrap();
+        RestClient::new(http, session, Some(creds), "63.0")
+    }
+
+    #[test]
+    fn pages_renewal_and_anonymous_apex_round_trip() {
+        let org = FakeOrg::start();
+        org.with_rest(|rest| {
+            rest.page_size = 2;
+            for minute in ["00", "15", "30", "45"] {
+                rest.insert(
+                    "CronTrigger",
+                    "08e",
+                    json!({"State": "WAITING", "CronJobDetail": {"Name": format!("SfhooksSweeper :{minute}")}}),
+                );
+            }
+            rest.expire_at_request = Some(1);
+        });
+        let client = client(&org);
+        let result = client
+            .query("SELECT Id, CronJobDetail.Name FROM CronTrigger WHERE CronJobDetail.Name LIKE 'Sfhooks%'")
+            .unwrap();
+        assert_eq!(result.records.len(), 4);
+        assert_eq!(result.total_size, 4);
+        assert_eq!(
+            result.records[3]["CronJobDetail"]["Name"],
+            "SfhooksSweeper :45"
+        );
+        assert!(result.meta.date.is_some());
+        assert!(result
+            .meta
+            .api_usage
+            .is_some_and(|(used, max)| used >= 2 && max == 15000));
+        // The second page met an expired session: renewed once through the refresh token.
+        assert_eq!(org.received_for("token").len(), 2);
+
+        org.with_rest(|rest| {
+            rest.script_anonymous(&[Anonymous::CompileProblem(
+                1,
+                1,
+                "Variable does not exist: SfhooksJobs".into(),
+            )])
+        });
+        let outcome = client.execute_anonymous("SfhooksJobs.pause();").unwrap();
+        assert!(!outcome.compiled);
+        assert_eq!(
+            org.with_rest(|r| r.anonymous.clone()),
+            ["SfhooksJobs.pause();"]
+        );
+
+        org.with_rest(|rest| {
+            rest.refuse_anonymous(Anonymous::Refused(
+                403,
+                "INSUFFICIENT_ACCESS".into(),
+                "no Author Apex".into(),
+            ))
+        });
+        let err = client.execute_anonymous("System.debug(1);").unwrap_err();
+        assert!(matches!(err, RestError::Api { status: 403, .. }), "{err}");
+    }
+}
