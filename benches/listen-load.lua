@@ -1,7 +1,7 @@
 -- wrk script for benches/listen-load.sh: POSTs pre-signed 1 KB envelopes to `sfhooks listen`.
 --
--- wrk's Lua cannot compute HMAC-SHA256, so listen-load.sh signs every request ahead of time with
--- openssl and writes one line per request, "<webhook-id> <hex HMAC>", to the file in $SIGS. Each
+-- wrk's Lua cannot compute HMAC-SHA256, so listen-load.sh signs every request ahead of time and
+-- writes one line per request, "<webhook-id> <base64 HMAC>", to the file in $SIGS. Each
 -- wrk thread takes every THREADS-th line, so no two requests share a webhook-id until the list runs
 -- out; after that ids repeat and the listener acknowledges them through its duplicate path (the
 -- script reports how many did).
@@ -9,27 +9,6 @@
 local body_file = os.getenv("BODY")
 local sigs_file = os.getenv("SIGS")
 local timestamp = os.getenv("TS")
-
-local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
--- Padded standard base64 of a hex string (the 32-byte MAC).
-local function hex_to_base64(hex)
-  local bytes = {}
-  for i = 1, #hex, 2 do
-    bytes[#bytes + 1] = tonumber(hex:sub(i, i + 1), 16)
-  end
-  local out = {}
-  for i = 1, #bytes, 3 do
-    local a, b, c = bytes[i], bytes[i + 1], bytes[i + 2]
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local function char(shift)
-      local v = math.floor(n / 2 ^ shift) % 64
-      return alphabet:sub(v + 1, v + 1)
-    end
-    out[#out + 1] = char(18) .. char(12) .. (b and char(6) or "=") .. (c and char(0) or "=")
-  end
-  return table.concat(out)
-end
 
 local threads = {}
 local counter = 0
@@ -52,9 +31,9 @@ function init(args)
   local line_no = 0
   for line in io.lines(sigs_file) do
     if line_no % counter_total() == index then
-      local id, hex = line:match("^(%S+) (%x+)$")
+      local id, sig = line:match("^(%S+) (%S+)$")
       ids[#ids + 1] = id
-      signatures[#signatures + 1] = "v1," .. hex_to_base64(hex)
+      signatures[#signatures + 1] = "v1," .. sig
     end
     line_no = line_no + 1
   end

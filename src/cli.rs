@@ -301,6 +301,19 @@ pub struct SecretSource {
     pub secret_file: Option<PathBuf>,
 }
 
+impl SecretSource {
+    /// The library's description of the source (clap's group guarantees exactly one is given).
+    pub fn key_source(&self) -> Result<sfhooks::receiver::KeySource, crate::exit::UsageError> {
+        match (&self.secret_env, &self.secret_file) {
+            (Some(var), _) => Ok(sfhooks::receiver::KeySource::Env(var.clone())),
+            (None, Some(path)) => Ok(sfhooks::receiver::KeySource::File(path.clone())),
+            (None, None) => Err(crate::exit::UsageError::new(
+                "no secret source: pass --secret-env VAR or --secret-file PATH",
+            )),
+        }
+    }
+}
+
 /// `sfhooks verify`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -350,14 +363,24 @@ Answers (the generated Apex retries anything but 2xx):
   200  verified (and accepted by --forward-to); or a repeated webhook-id, not forwarded again
   400  malformed: missing or unparsable header, body not an sfhooks envelope
   401  bad signature, or timestamp outside --tolerance
+  403  the envelope's orgId is none of the --org-id values
   405  not a POST
   408  headers or body not received within --read-timeout
   409  the same webhook-id is being processed right now
   413  body larger than --max-body
-  502  --forward-to unreachable or answered non-2xx
+  502  --forward-to http(s):// unreachable or answered non-2xx
+  503  --forward-to nats://: NATS unreachable or JetStream did not acknowledge in time
+       (with Retry-After); a delivery JetStream already has is answered 200
+GET /healthz answers 200, or 503 while NATS is unreachable (for load balancers).
 
 Prints one line per event on stdout (--json: one JSON object per line), refusals on stderr.
-Ctrl-C finishes the requests in progress, then exits 0.")]
+Ctrl-C finishes the requests in progress, then exits 0.
+
+Examples:
+  sfhooks listen --port 8080 --secret-env SFHOOKS_SECRET --org-id 00D5g000004ABCDEA4
+  sfhooks listen --port 8080 --secret-file secret.txt --forward-to http://127.0.0.1:9000/hooks
+  SFHOOKS_NATS_PASSWORD=... sfhooks listen --port 8080 --secret-env SFHOOKS_SECRET \\
+    --forward-to nats://nats.internal:4222 --nats-user sfhooks --nats-stream SFHOOKS --per-event")]
 pub struct ListenArgs {
     /// Where the secret comes from.
     #[command(flatten)]
@@ -368,9 +391,37 @@ pub struct ListenArgs {
     /// Address to bind.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub bind: String,
-    /// Forward every verified delivery to this URL, headers passed through.
+    /// Forward every verified delivery: to an http(s):// URL (POSTed, headers passed through), or
+    /// into NATS JetStream at nats://HOST:PORT or tls://HOST:PORT (2xx only once JetStream
+    /// acknowledged it; 503 with Retry-After while it cannot).
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
+    /// NATS credentials file (user JWT and NKey seed), for --forward-to nats://.
+    #[arg(long, value_name = "FILE", conflicts_with = "nats_user")]
+    pub nats_creds: Option<PathBuf>,
+    /// NATS user, for --forward-to nats://; the password is read from $SFHOOKS_NATS_PASSWORD.
+    /// (A token instead: set $SFHOOKS_NATS_TOKEN.)
+    #[arg(long, value_name = "USER")]
+    pub nats_user: Option<String>,
+    /// JetStream stream to create at start-up, or to check when it exists: file storage,
+    /// subjects sfhooks.deliveries.> and sfhooks.events.>, and --nats-duplicate-window.
+    #[arg(long, value_name = "NAME")]
+    pub nats_stream: Option<String>,
+    /// How long the stream created by --nats-stream dedupes ids: it must cover the sender's
+    /// retry horizon, and may not be shorter than --tolerance (90s, 15m, 24h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = sfhooks::forward::jetstream::parse_duration)]
+    pub nats_duplicate_window: std::time::Duration,
+    /// Max age of messages in the stream created by --nats-stream; 0 keeps them until removed
+    /// otherwise. JetStream refuses a duplicate window longer than this.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = sfhooks::forward::jetstream::parse_duration)]
+    pub nats_max_age: std::time::Duration,
+    /// With nats://: publish each event on sfhooks.events.<orgId>.<objectType>.<eventType>
+    /// (Nats-Msg-Id = eventId) instead of the whole delivery on sfhooks.deliveries.<orgId>.
+    #[arg(long)]
+    pub per_event: bool,
+    /// With nats://: seconds to wait for JetStream's acknowledgement before answering 503.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub nats_ack_timeout: u64,
     /// Largest body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1_048_576)]
     pub max_body: usize,
@@ -387,6 +438,14 @@ pub struct ListenArgs {
     /// Signature scheme.
     #[arg(long, value_parser = signature_scheme(), default_value_t = SignatureScheme::Standard)]
     pub signature_scheme: SignatureScheme,
+    /// Accept deliveries only from this org (15- or 18-character 00D... id; repeat for several);
+    /// others get 403.
+    #[arg(long, value_name = "00D...", value_parser = parse_org_id)]
+    pub org_id: Vec<sfhooks::webhook::OrgId>,
+}
+
+fn parse_org_id(value: &str) -> Result<sfhooks::webhook::OrgId, String> {
+    sfhooks::webhook::OrgId::parse(value).map_err(|e| e.to_string())
 }
 
 /// The org to talk to, with the same credential flags as `deploy` (resolved by

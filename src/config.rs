@@ -401,7 +401,7 @@ pub fn validate_callback_url(value: &str, allow_http: bool) -> Result<url::Url, 
         return Err(invalid(format!(
             "callback URL {:?} carries credentials, which would be stored in the Apex source; \
              remove them and authenticate the receiver with the webhook signature instead",
-            redact_userinfo(value)
+            without_userinfo(&url)
         )));
     }
     if url.fragment().is_some() {
@@ -412,14 +412,14 @@ pub fn validate_callback_url(value: &str, allow_http: bool) -> Result<url::Url, 
     Ok(url)
 }
 
-/// The URL with any `user:password@` replaced, so an error never echoes a password.
-fn redact_userinfo(value: &str) -> String {
-    match (value.find("://"), value.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://[redacted]@{}", &value[..scheme_end], &value[at + 1..])
-        }
-        _ => value.to_string(),
-    }
+/// The URL with its user name and password replaced, so an error never echoes a password.
+fn without_userinfo(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    // Both only fail for URLs that cannot carry credentials (no host, or `file:`), and a URL that
+    // reaches here has a host and carries some: nothing to redact otherwise.
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("***");
+    shown.to_string()
 }
 
 fn validate_api_version(v: &str) -> Result<(), ConfigError> {
@@ -611,6 +611,11 @@ mod tests {
             assert!(err.contains(needle), "{url:?}: {err}");
             assert!(!err.contains("pw@"), "{err}");
         }
+        let err = validate_callback_url("https://user:s3cr%40t@x.example.com/p", false)
+            .expect_err("credentials")
+            .to_string();
+        assert!(err.contains("\"https://***@x.example.com/p\""), "{err}");
+        assert!(!err.contains("s3cr") && !err.contains("user"), "{err}");
         assert!(validate_callback_url("http://127.0.0.1:8080/x", true).is_ok());
         assert!(validate_callback_url("https://x.example.com/hook?a=1&b=2", false).is_ok());
     }

@@ -15,6 +15,8 @@ pub mod apex;
 pub mod config;
 pub mod exit_code;
 #[cfg(feature = "cli")]
+pub mod forward;
+#[cfg(feature = "cli")]
 pub mod generated;
 #[cfg(feature = "cli")]
 pub mod mdapi;
@@ -24,6 +26,8 @@ pub mod naming;
 pub mod package;
 #[cfg(feature = "cli")]
 pub mod pipeline;
+#[cfg(feature = "cli")]
+pub mod receiver;
 pub mod redacted;
 #[cfg(feature = "cli")]
 pub mod render;

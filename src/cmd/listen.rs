@@ -1,15 +1,18 @@
-//! `sfhooks listen`: a local HTTP receiver that verifies every delivery and optionally forwards it.
+//! `sfhooks listen`: a local HTTP receiver that verifies every delivery and optionally forwards it
+//! (POSTed to an HTTP target, or published into NATS JetStream).
 //!
 //! One tokio runtime, hyper 1 HTTP/1.1 connections, shared [`State`] behind an `Arc` (the keys, the
 //! bounded set of seen `webhook-id`s behind a mutex never held across an await, and the forward
-//! client). Status codes are chosen for the sender's retry logic (the generated Apex retries any
+//! target). Status codes are chosen for the sender's retry logic (the generated Apex retries any
 //! non-2xx): 2xx only once the delivery is verified and, with `--forward-to`, accepted downstream;
-//! 400 malformed, 401 bad signature or stale, 405 not POST, 408 too slow, 409 same id in flight,
-//! 413 too large, 502 forward target down or refusing.
+//! 400 malformed, 401 bad signature or stale, 403 another org, 405 not POST, 408 too slow, 409 same
+//! id in flight, 413 too large, 502 HTTP forward target down or refusing, 503 JetStream
+//! unreachable or not acknowledging (with `Retry-After`).
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -25,10 +28,15 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use super::verify::{unix_now, Keys};
 use crate::cli::ListenArgs;
-use crate::exit::UsageError;
-use sfhooks::webhook::{parse_envelope, wire, Claim, Envelope, Headers, SeenIds};
+use crate::exit::{AuthFailed, Hinted, UsageError, FAILURE};
+use sfhooks::forward::jetstream::{
+    self, body_id, NatsAuth, NatsConnectError, NatsEvent, NatsUrl, Publisher, Stored, StreamSpec,
+};
+use sfhooks::receiver::{unix_now, Keys};
+use sfhooks::redacted::Redacted;
+use sfhooks::scheme::SignatureScheme;
+use sfhooks::webhook::{parse_envelope, wire, Claim, Envelope, Headers, OrgId, SeenIds};
 
 /// Most `webhook-id`s remembered for replay detection (about 200 bytes each at most).
 const SEEN_IDS_CAPACITY: usize = 100_000;
@@ -37,6 +45,13 @@ const MAX_CONNECTIONS: usize = 1024;
 /// How long a forward may take. Kept under the 120 s a Salesforce transaction may spend on
 /// callouts, so the sender learns the outcome rather than timing out itself.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
+/// `Retry-After` of a 503 while JetStream cannot take deliveries, in seconds. The generated Apex
+/// honours it within its own backoff schedule.
+const NATS_RETRY_AFTER_SECS: u64 = 30;
+/// The variable holding the NATS password (with `--nats-user`).
+const NATS_PASSWORD_ENV: &str = "SFHOOKS_NATS_PASSWORD";
+/// The variable holding a NATS token.
+const NATS_TOKEN_ENV: &str = "SFHOOKS_NATS_TOKEN";
 /// How long Ctrl-C waits for requests in progress before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Request headers not passed on to the forward target: hop-by-hop headers (RFC 9110 7.6.1) and
@@ -56,25 +71,243 @@ const NOT_FORWARDED: [&str; 10] = [
 
 /// Runs `sfhooks listen`.
 pub fn run(args: &ListenArgs) -> anyhow::Result<u8> {
-    let keys = Keys::load(&args.secret, args.signature_scheme, args.tolerance)?;
+    let source = args.secret.key_source()?;
+    let keys = match args.signature_scheme {
+        SignatureScheme::Standard => Keys::standard(&source, args.tolerance),
+        SignatureScheme::Elements => Keys::elements(&source),
+    }
+    .map_err(|e| UsageError::new(e.to_string()))?;
     if args.read_timeout == 0 {
         return Err(UsageError::new("--read-timeout must be at least 1 second").into());
     }
-    let forward = args.forward_to.as_deref().map(Forward::new).transpose()?;
-    let state = Arc::new(State {
-        keys,
-        tolerance_secs: args.tolerance,
-        seen: Mutex::new(SeenIds::new(SEEN_IDS_CAPACITY)),
-        forward,
-        max_body: args.max_body,
-        read_timeout: Duration::from_secs(args.read_timeout),
-        json: args.json,
-    });
+    let target = ForwardTarget::from_args(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(state, &args.bind, args.port))
+    let (printer, printed) = Printer::start();
+    let outcome = runtime.block_on(async {
+        let forward = match target {
+            None => None,
+            Some(ForwardTarget::Http(url)) => Some(Forward::Http(HttpForward::new(&url)?)),
+            Some(ForwardTarget::Nats(setup)) => {
+                Some(Forward::Nats(Box::new(setup.connect().await?)))
+            }
+        };
+        let state = Arc::new(State {
+            keys,
+            tolerance_secs: args.tolerance,
+            seen: Mutex::new(SeenIds::new(SEEN_IDS_CAPACITY)),
+            forward,
+            max_body: args.max_body,
+            read_timeout: Duration::from_secs(args.read_timeout),
+            json: args.json,
+            org_ids: args.org_id.clone(),
+            printer,
+        });
+        serve(state, &args.bind, args.port).await
+    });
+    // Every task (and with it every handle on the printer) is gone once the runtime is: then the
+    // printer has written every line and exits.
+    drop(runtime);
+    let _ = printed.join();
+    outcome
+}
+
+/// Writes the event lines on stdout from a thread of its own, in the order the deliveries were
+/// accepted: a request hands its lines over without a system call, and the thread writes all the
+/// lines waiting in one `write` (under load, one per many deliveries instead of one each).
+#[derive(Clone)]
+struct Printer(std::sync::mpsc::Sender<String>);
+
+impl Printer {
+    fn start() -> (Printer, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let handle = std::thread::spawn(move || {
+            let mut batch = String::new();
+            // Ends when every sender is dropped and the queue is empty.
+            while let Ok(first) = rx.recv() {
+                batch.clear();
+                batch.push_str(&first);
+                while batch.len() < 256 * 1024 {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push_str(&more),
+                        Err(_) => break,
+                    }
+                }
+                // A closed stdout (`listen | head`) must not stop the receiver from answering.
+                let _ = std::io::stdout().lock().write_all(batch.as_bytes());
+            }
+        });
+        (Printer(tx), handle)
+    }
+
+    fn print(&self, lines: String) {
+        // Fails only once the thread is gone, which happens after the last sender.
+        let _ = self.0.send(lines);
+    }
+}
+
+/// `--forward-to`, checked before anything is started.
+enum ForwardTarget {
+    Http(String),
+    Nats(NatsSetup),
+}
+
+impl ForwardTarget {
+    fn from_args(args: &ListenArgs) -> anyhow::Result<Option<ForwardTarget>> {
+        let nats_only = [
+            ("--nats-creds", args.nats_creds.is_some()),
+            ("--nats-user", args.nats_user.is_some()),
+            ("--nats-stream", args.nats_stream.is_some()),
+            ("--per-event", args.per_event),
+        ];
+        let Some(url) = args.forward_to.as_deref() else {
+            if let Some((flag, _)) = nats_only.iter().find(|(_, given)| *given) {
+                return Err(UsageError::new(format!(
+                    "{flag} applies to --forward-to nats://... only, and no --forward-to was given"
+                ))
+                .into());
+            }
+            return Ok(None);
+        };
+        if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+            if let Some((flag, _)) = nats_only.iter().find(|(_, given)| *given) {
+                return Err(UsageError::new(format!(
+                    "{flag} applies to --forward-to nats://... only, not to an HTTP target"
+                ))
+                .into());
+            }
+            return Ok(Some(ForwardTarget::Http(url.to_owned())));
+        }
+        if args.nats_ack_timeout == 0 {
+            return Err(UsageError::new("--nats-ack-timeout must be at least 1 second").into());
+        }
+        let nats_url = NatsUrl::parse(url).map_err(|e| UsageError::new(e.to_string()))?;
+        let auth = nats_auth(args)?;
+        let stream = args.nats_stream.as_ref().map(|name| StreamSpec {
+            name: name.clone(),
+            duplicate_window: args.nats_duplicate_window,
+            max_age: args.nats_max_age,
+            tolerance: Duration::from_secs(args.tolerance),
+            per_event: args.per_event,
+        });
+        if let Some(spec) = &stream {
+            // Refused settings are refused before connecting.
+            spec.check().map_err(|e| UsageError::new(e.to_string()))?;
+        }
+        Ok(Some(ForwardTarget::Nats(NatsSetup {
+            url: nats_url,
+            auth,
+            stream,
+            per_event: args.per_event,
+            ack_timeout: Duration::from_secs(args.nats_ack_timeout),
+        })))
+    }
+}
+
+/// The credentials: a creds file, a user with `$SFHOOKS_NATS_PASSWORD`, or `$SFHOOKS_NATS_TOKEN`.
+fn nats_auth(args: &ListenArgs) -> anyhow::Result<NatsAuth> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let token = env(NATS_TOKEN_ENV).map(Redacted::new);
+    let password = env(NATS_PASSWORD_ENV).map(Redacted::new);
+    match (&args.nats_creds, &args.nats_user, token, password) {
+        (Some(_), _, Some(_), _) | (_, Some(_), Some(_), _) => Err(UsageError::new(format!(
+            "${NATS_TOKEN_ENV} is set as well as --nats-creds or --nats-user: use one way to authenticate"
+        ))
+        .into()),
+        (Some(path), None, None, _) => Ok(NatsAuth::CredsFile(path.clone())),
+        (None, Some(user), None, Some(password)) => Ok(NatsAuth::UserPassword {
+            user: user.clone(),
+            password,
+        }),
+        (None, Some(user), None, None) => Err(UsageError::new(format!(
+            "--nats-user {user} needs its password in ${NATS_PASSWORD_ENV} (never on the command line)"
+        ))
+        .into()),
+        (None, None, Some(token), _) => Ok(NatsAuth::Token(token)),
+        (None, None, None, _) => Ok(NatsAuth::None),
+        // clap refuses --nats-creds with --nats-user.
+        (Some(_), Some(_), None, _) => Err(UsageError::new(
+            "--nats-creds and --nats-user cannot be used together",
+        )
+        .into()),
+    }
+}
+
+/// What connecting to JetStream needs.
+struct NatsSetup {
+    url: NatsUrl,
+    auth: NatsAuth,
+    stream: Option<StreamSpec>,
+    per_event: bool,
+    ack_timeout: Duration,
+}
+
+impl NatsSetup {
+    /// Connects and creates or checks the stream; logs what it found.
+    async fn connect(self) -> anyhow::Result<NatsForward> {
+        let shown = self.url.as_str().to_owned();
+        let logged = shown.clone();
+        let publisher = Publisher::connect(&self.url, &self.auth, self.ack_timeout, move |event| {
+            match event {
+                NatsEvent::Connected => log(format_args!("NATS at {logged}: connected")),
+                NatsEvent::Disconnected => log(format_args!(
+                    "NATS at {logged}: disconnected; answering 503 until it is back"
+                )),
+                NatsEvent::Other(what) => log(format_args!("NATS at {logged}: {what}")),
+            }
+        })
+        .await
+        .map_err(|err| -> anyhow::Error {
+            match err {
+                NatsConnectError::Auth { .. } => AuthFailed(err.to_string()).into(),
+                NatsConnectError::Config(_) => UsageError::new(err.to_string()).into(),
+                _ => Hinted {
+                    message: err.to_string(),
+                    hint: "start the NATS server (with JetStream: nats-server -js) or fix --forward-to".into(),
+                    code: FAILURE,
+                }
+                .into(),
+            }
+        })?;
+        match &self.stream {
+            Some(spec) => {
+                let report = publisher.ensure_stream(spec).await.map_err(|err| -> anyhow::Error {
+                    if err.is_setting() {
+                        UsageError::new(err.to_string()).into()
+                    } else {
+                        anyhow::Error::new(err)
+                    }
+                })?;
+                log(format_args!(
+                    "forwarding to JetStream at {shown}, stream {} ({}, duplicate window {}, {} message(s))",
+                    spec.name,
+                    if report.created { "created" } else { "exists" },
+                    jetstream::human(report.duplicate_window),
+                    report.messages
+                ));
+                if report.duplicate_window < spec.duplicate_window {
+                    log(format_args!(
+                        "note: stream {}'s duplicate window {} is shorter than --nats-duplicate-window {}: a delivery retried after it is stored again",
+                        spec.name,
+                        jetstream::human(report.duplicate_window),
+                        jetstream::human(spec.duplicate_window)
+                    ));
+                }
+            }
+            None => log(format_args!(
+                "forwarding to JetStream at {shown} (no --nats-stream: a stream must capture sfhooks.{}.>)",
+                if self.per_event { "events" } else { "deliveries" }
+            )),
+        }
+        Ok(NatsForward {
+            publisher,
+            per_event: self.per_event,
+            stored: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+        })
+    }
 }
 
 /// What every request handler shares.
@@ -86,6 +319,9 @@ struct State {
     max_body: usize,
     read_timeout: Duration,
     json: bool,
+    /// `--org-id`: when not empty, deliveries from other orgs are refused with 403.
+    org_ids: Vec<OrgId>,
+    printer: Printer,
 }
 
 impl State {
@@ -97,21 +333,36 @@ impl State {
 }
 
 /// The downstream target of `--forward-to`.
-struct Forward {
+enum Forward {
+    Http(HttpForward),
+    /// Boxed: the publisher is several times the size of the HTTP client.
+    Nats(Box<NatsForward>),
+}
+
+/// JetStream, through the shared publisher, and what it did (logged at shutdown).
+struct NatsForward {
+    publisher: Publisher,
+    per_event: bool,
+    stored: AtomicU64,
+    duplicates: AtomicU64,
+}
+
+/// An HTTP forward target.
+struct HttpForward {
     client: reqwest::Client,
     url: reqwest::Url,
     /// The URL as shown in logs and answers: without a password, which may be a credential.
     shown: String,
 }
 
-impl Forward {
-    fn new(url: &str) -> anyhow::Result<Forward> {
+impl HttpForward {
+    fn new(url: &str) -> anyhow::Result<HttpForward> {
         let parsed = reqwest::Url::parse(url)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
                 UsageError::new(format!(
-                    "--forward-to {url:?} is not an absolute http:// or https:// URL"
+                    "--forward-to {url:?} is not an absolute http://, https://, nats:// or tls:// URL"
                 ))
             })?;
         // No proxy: the target is normally an app on this machine, and proxy variables meant for
@@ -128,7 +379,7 @@ impl Forward {
             // Ignored error: only URLs that cannot have a password refuse one, and this has one.
             let _ = shown.set_password(Some("***"));
         }
-        Ok(Forward {
+        Ok(HttpForward {
             client,
             url: parsed,
             shown: shown.to_string(),
@@ -140,6 +391,8 @@ impl Forward {
 struct Reply {
     status: StatusCode,
     text: String,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl Reply {
@@ -147,6 +400,16 @@ impl Reply {
         Reply {
             status,
             text: text.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 with `Retry-After`: the sender should come back later, nothing was accepted.
+    fn unavailable(text: impl Into<String>) -> Reply {
+        Reply {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            text: text.into(),
+            retry_after: Some(NATS_RETRY_AFTER_SECS),
         }
     }
 }
@@ -198,6 +461,15 @@ async fn serve(state: Arc<State>, bind: &str, port: u16) -> anyhow::Result<u8> {
         "shutting down: finishing {} open connection(s)",
         connections.len()
     ));
+    let report_nats = |state: &State| {
+        if let Some(Forward::Nats(nats)) = &state.forward {
+            log(format_args!(
+                "JetStream: {} stored, {} already in the stream (acknowledged as duplicates)",
+                nats.stored.load(Ordering::Relaxed),
+                nats.duplicates.load(Ordering::Relaxed)
+            ));
+        }
+    };
     // Ignored error: every receiver may already be gone, which is what we want anyway.
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -212,6 +484,7 @@ async fn serve(state: Arc<State>, bind: &str, port: u16) -> anyhow::Result<u8> {
         ));
         connections.abort_all();
     }
+    report_nats(&state);
     Ok(crate::exit::OK)
 }
 
@@ -254,7 +527,11 @@ async fn serve_connection(
 
 /// Handles one request and turns the outcome into a response.
 async fn handle(state: &State, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
-    let reply = process(state, req).await;
+    let reply = if req.uri().path() == "/healthz" && req.method() == Method::GET {
+        health(state)
+    } else {
+        process(state, req).await
+    };
     if !reply.status.is_success() {
         log(format_args!(
             "{peer}: {} {}",
@@ -274,7 +551,23 @@ async fn handle(state: &State, req: Request<Incoming>, peer: SocketAddr) -> Resp
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
+    if let Some(secs) = reply.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     response
+}
+
+/// `GET /healthz`: 200, or 503 while JetStream is unreachable, so a load balancer sends
+/// deliveries to the replicas that can store them.
+fn health(state: &State) -> Reply {
+    match &state.forward {
+        Some(Forward::Nats(nats)) if !nats.publisher.is_connected() => {
+            Reply::unavailable("NATS unreachable: deliveries are answered 503")
+        }
+        _ => Reply::new(StatusCode::OK, "ok"),
+    }
 }
 
 /// Verifies, deduplicates, forwards and prints one delivery.
@@ -340,6 +633,23 @@ async fn process(state: &State, req: Request<Incoming>) -> Reply {
         Ok(envelope) => envelope,
         Err(err) => return Reply::new(StatusCode::BAD_REQUEST, err.to_string()),
     };
+    if !state.org_ids.is_empty()
+        && !state
+            .org_ids
+            .iter()
+            .any(|org| org.matches(&envelope.data.org_id))
+    {
+        // Signed with our secret but from another org: a sandbox refreshed from production
+        // carries production's secret. 403, which the sender retries, so nothing is lost once
+        // the receiver is told to accept the org.
+        return Reply::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "org {:?} is not accepted here (--org-id): a sandbox copy of production's settings? deliveries stay pending in the sending org",
+                envelope.data.org_id
+            ),
+        );
+    }
 
     // Standard scheme only: the elements scheme has no id to deduplicate on.
     let id = delivery.as_ref().map(|d| d.id);
@@ -368,25 +678,109 @@ async fn process(state: &State, req: Request<Incoming>) -> Reply {
         }
     }
 
-    if let Some(forward) = &state.forward {
-        if let Err(reason) = forward_delivery(forward, &parts.headers, body).await {
+    let forwarded = match &state.forward {
+        None => Ok(Forwarded::Accepted),
+        Some(Forward::Http(forward)) => forward_delivery(forward, &parts.headers, body)
+            .await
+            .map(|()| Forwarded::Accepted)
+            .map_err(|reason| Reply::new(StatusCode::BAD_GATEWAY, reason)),
+        Some(Forward::Nats(nats)) => {
+            let timestamp = delivery.as_ref().map(|d| d.timestamp);
+            publish(nats, &envelope, id, timestamp, body).await
+        }
+    };
+    match forwarded {
+        Err(reply) => {
             if let Some(id) = id {
                 // Forget the id so the sender's retry is processed, not taken for a duplicate.
                 state.seen().release(id);
             }
-            return Reply::new(StatusCode::BAD_GATEWAY, reason);
+            reply
+        }
+        Ok(Forwarded::AlreadyStored(stream_id)) => {
+            if let Some(id) = id {
+                state.seen().complete(id);
+            }
+            log(format_args!(
+                "duplicate {stream_id}: already in the stream, acknowledged, not stored again"
+            ));
+            Reply::new(
+                StatusCode::OK,
+                "duplicate: this delivery is already in the stream",
+            )
+        }
+        Ok(Forwarded::Accepted) => {
+            if let Some(id) = id {
+                state.seen().complete(id);
+            }
+            state.printer.print(event_lines(&envelope, id, state.json));
+            Reply::new(StatusCode::OK, "ok")
         }
     }
-    if let Some(id) = id {
-        state.seen().complete(id);
+}
+
+/// What the forward target did with a delivery.
+enum Forwarded {
+    /// Accepted (or no target).
+    Accepted,
+    /// JetStream already had it (another replica, or an earlier attempt whose 2xx was lost); the
+    /// text names the id.
+    AlreadyStored(String),
+}
+
+/// Publishes a verified delivery (or its events) and waits for JetStream's acknowledgement.
+async fn publish(
+    nats: &NatsForward,
+    envelope: &Envelope,
+    webhook_id: Option<&str>,
+    timestamp: Option<i64>,
+    body: Bytes,
+) -> Result<Forwarded, Reply> {
+    // The Open Connectors scheme has no id: the body's hash stands in (retries resend it as is).
+    let id: std::borrow::Cow<'_, str> = match webhook_id {
+        Some(id) => id.into(),
+        None => body_id(&body).into(),
+    };
+    let unavailable = |err: jetstream::PublishError| Reply::unavailable(err.to_string());
+    if nats.per_event {
+        let stored = nats
+            .publisher
+            .publish_events(envelope, &id, timestamp)
+            .await
+            .map_err(unavailable)?;
+        nats.stored.fetch_add(stored.new as u64, Ordering::Relaxed);
+        nats.duplicates
+            .fetch_add(stored.duplicates as u64, Ordering::Relaxed);
+        if stored.new == 0 && stored.duplicates > 0 {
+            return Ok(Forwarded::AlreadyStored(format!(
+                "webhook-id {id} ({} event(s))",
+                stored.duplicates
+            )));
+        }
+        return Ok(Forwarded::Accepted);
     }
-    print_events(&envelope, id, state.json);
-    Reply::new(StatusCode::OK, "ok")
+    match nats
+        .publisher
+        .publish_delivery(envelope, &id, timestamp, body)
+        .await
+        .map_err(unavailable)?
+    {
+        Stored::New(_) => {
+            nats.stored.fetch_add(1, Ordering::Relaxed);
+            Ok(Forwarded::Accepted)
+        }
+        Stored::Duplicate(sequence) => {
+            nats.duplicates.fetch_add(1, Ordering::Relaxed);
+            Ok(Forwarded::AlreadyStored(format!(
+                "webhook-id {id} (stream sequence {sequence})"
+            )))
+        }
+    }
 }
 
 /// POSTs the verified body, with the request's end-to-end headers, to the forward target.
 async fn forward_delivery(
-    forward: &Forward,
+    forward: &HttpForward,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<(), String> {
@@ -457,9 +851,9 @@ fn rejected(err: &sfhooks::webhook::VerifyError) -> Reply {
     Reply::new(status, err.to_string())
 }
 
-/// One line per event on stdout (text or JSON), written at once so concurrent requests do not
-/// interleave their lines.
-fn print_events(envelope: &Envelope, webhook_id: Option<&str>, json: bool) {
+/// One line per event (text or JSON), all of a delivery's lines in one string so concurrent
+/// requests do not interleave them.
+fn event_lines(envelope: &Envelope, webhook_id: Option<&str>, json: bool) -> String {
     let mut out = String::new();
     for event in &envelope.data.events {
         if json {
@@ -490,8 +884,7 @@ fn print_events(envelope: &Envelope, webhook_id: Option<&str>, json: bool) {
             }
         }
     }
-    // A closed stdout (`listen | head`) must not stop the receiver from answering.
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    out
 }
 
 /// One line on stderr; never panics, unlike `eprintln!` on a closed stderr.

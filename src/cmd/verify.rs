@@ -1,29 +1,39 @@
 //! `sfhooks verify`: checks one delivery the way a receiver must, from flags, a body file or stdin.
 //!
-//! Also home of what `verify` and `listen` share: reading the secrets (only from an environment
-//! variable or a file, never an argument, since process lists leak arguments) and turning them into
-//! a verifier for the chosen scheme.
-use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+//! The body streams through the HMAC in blocks (constant memory, whatever its size), read once;
+//! a second thread parses the same blocks as an envelope head (events without their records) so
+//! the one-line summary costs no second pass. The summary is printed only once the signature
+//! verified.
+use std::io::{IsTerminal as _, Read, Write as _};
+use std::sync::mpsc;
 
 use anyhow::Context as _;
 
-use crate::cli::{SecretSource, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::exit::{Hinted, UsageError, FAILURE};
-use sfhooks::redacted::Redacted;
+use sfhooks::receiver::{unix_now, Keys};
 use sfhooks::scheme::SignatureScheme;
 use sfhooks::webhook::{
-    parse_envelope, ElementsKey, ElementsVerifier, Envelope, Headers, Secret, Verifier, VerifyError,
+    parse_envelope_head, BodyCheck, EnvelopeError, EnvelopeHead, Headers, VerifyError,
 };
 
 /// Events listed by name in the one-line summary before it says "and N more".
 const SUMMARY_EVENTS: usize = 5;
+/// Bytes read (and hashed) at a time.
+const BLOCK: usize = 256 * 1024;
+/// Blocks queued for the envelope parser at most: bounds memory to a few blocks.
+const PARSER_QUEUE: usize = 4;
 
 /// Runs `sfhooks verify`.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
-    let keys = Keys::load(&args.secret, args.signature_scheme, args.tolerance)?;
-    let outcome = match &keys {
+    let source = args.secret.key_source()?;
+    let keys = match args.signature_scheme {
+        SignatureScheme::Standard => Keys::standard(&source, args.tolerance),
+        SignatureScheme::Elements => Keys::elements(&source),
+    }
+    .map_err(|e| UsageError::new(e.to_string()))?;
+    let ts_given = args.id.is_some() || args.timestamp.is_some();
+    let check = match &keys {
         Keys::Standard(verifier) => {
             let (Some(id), Some(timestamp)) = (&args.id, &args.timestamp) else {
                 return Err(UsageError::new(
@@ -31,136 +41,50 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
                 )
                 .into());
             };
-            let body = read_body(args.body_file.as_deref())?;
             let headers = Headers {
                 id: Some(id.as_bytes()),
                 timestamp: Some(timestamp.as_bytes()),
                 signature: Some(args.signature.as_bytes()),
             };
             let now = args.now.unwrap_or_else(unix_now);
-            verifier.verify(&headers, &body, now).map(|_| body)
+            verifier.begin(&headers, now)
         }
         Keys::Elements(verifier) => {
-            if args.id.is_some() || args.timestamp.is_some() {
+            if ts_given {
                 return Err(UsageError::new(
                     "--id and --timestamp do not apply to --signature-scheme elements: that scheme signs the body only",
                 )
                 .into());
             }
-            let body = read_body(args.body_file.as_deref())?;
-            verifier
-                .verify(Some(args.signature.as_bytes()), &body)
-                .map(|()| body)
+            verifier.begin(Some(args.signature.as_bytes()))
         }
     };
-    match outcome {
-        Ok(body) => {
+    let body = open_body(args.body_file.as_deref())?;
+    // Header and timestamp errors are reported before the body is read, as a receiver would.
+    let check = match check {
+        Ok(check) => check,
+        Err(err) => return Err(invalid(err, args.now.is_some()).into()),
+    };
+    let checked = stream(check, body)?;
+    match checked.outcome {
+        Ok(_) => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "valid: {}", summarize(&body))?;
+            writeln!(out, "valid: {}", summarize(checked.head, checked.len))?;
             Ok(crate::exit::OK)
         }
         Err(err) => Err(invalid(err, args.now.is_some()).into()),
     }
 }
 
-/// The verifier for one scheme, built from the secrets of a [`SecretSource`].
-#[derive(Debug)]
-pub(crate) enum Keys {
-    /// Standard Webhooks v1.
-    Standard(Verifier),
-    /// Open Connectors.
-    Elements(ElementsVerifier),
-}
-
-impl Keys {
-    /// Reads the secrets and parses them for `scheme`; every failure is a usage error (exit 2)
-    /// that names the source and never shows a secret.
-    pub(crate) fn load(
-        source: &SecretSource,
-        scheme: SignatureScheme,
-        tolerance_secs: u64,
-    ) -> anyhow::Result<Keys> {
-        let (origin, secrets) = read_secrets(source)?;
-        let bad = |n: usize, err: &dyn std::fmt::Display| {
-            UsageError::new(format!(
-                "secret {n} of {} in {origin}: {err}",
-                secrets.len()
-            ))
-        };
-        Ok(match scheme {
-            SignatureScheme::Standard => {
-                let parsed = secrets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| Secret::parse(s.expose()).map_err(|e| bad(i + 1, &e)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let verifier =
-                    Verifier::new(parsed).map_err(|e| UsageError::new(format!("{origin}: {e}")))?;
-                Keys::Standard(verifier.with_tolerance(tolerance_secs))
-            }
-            SignatureScheme::Elements => {
-                let parsed = secrets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| ElementsKey::new(s.expose()).map_err(|e| bad(i + 1, &e)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let verifier = ElementsVerifier::new(parsed)
-                    .map_err(|e| UsageError::new(format!("{origin}: {e}")))?;
-                Keys::Elements(verifier)
-            }
-        })
-    }
-}
-
-/// The secrets of a source and a description of where they came from (for messages).
-fn read_secrets(source: &SecretSource) -> anyhow::Result<(String, Vec<Redacted<String>>)> {
-    if let Some(var) = &source.secret_env {
-        let origin = format!("${var}");
-        let value = std::env::var(var).map_err(|_| {
-            UsageError::new(format!(
-                "environment variable {var} is not set (or not UTF-8): export the secret there; several are separated by spaces"
-            ))
-        })?;
-        let secrets: Vec<_> = value
-            .split_whitespace()
-            .map(|s| Redacted::new(s.to_owned()))
-            .collect();
-        if secrets.is_empty() {
-            return Err(UsageError::new(format!(
-                "environment variable {var} is empty: export the secret there"
-            ))
-            .into());
-        }
-        return Ok((origin, secrets));
-    }
-    if let Some(path) = &source.secret_file {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UsageError::new(format!("cannot read secret file {origin}: {e}")))?;
-        let secrets: Vec<_> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|s| Redacted::new(s.to_owned()))
-            .collect();
-        if secrets.is_empty() {
-            return Err(UsageError::new(format!(
-                "secret file {origin} is empty: put one secret per line"
-            ))
-            .into());
-        }
-        return Ok((origin, secrets));
-    }
-    // clap's group makes one of the two required; this is for callers that build args by hand.
-    Err(UsageError::new("no secret source: pass --secret-env VAR or --secret-file PATH").into())
-}
-
-/// The raw body, byte for byte, from a file or stdin.
-fn read_body(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+/// The raw body, from a file or stdin.
+fn open_body(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Read>> {
     match path {
-        Some(path) => std::fs::read(path).map_err(|e| {
-            UsageError::new(format!("cannot read body file {}: {e}", path.display())).into()
-        }),
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| {
+                UsageError::new(format!("cannot read body file {}: {e}", path.display()))
+            })?;
+            Ok(Box::new(file))
+        }
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
@@ -169,33 +93,112 @@ fn read_body(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
                 )
                 .into());
             }
-            let mut body = Vec::new();
-            stdin
-                .lock()
-                .read_to_end(&mut body)
-                .context("reading the body from stdin")?;
-            Ok(body)
+            Ok(Box::new(stdin))
         }
     }
 }
 
-/// The current Unix time in seconds (0 if the clock is before 1970).
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+/// What streaming the body gave.
+struct Checked {
+    outcome: Result<(), VerifyError>,
+    head: Result<EnvelopeHead, EnvelopeError>,
+    len: u64,
 }
 
-/// `2 events (CREATED Contact 003..., UPDATED Account 001...)`, or why the body is no envelope.
-fn summarize(body: &[u8]) -> String {
-    match parse_envelope(body) {
-        Ok(envelope) => summarize_envelope(&envelope),
-        Err(err) => format!("signature ok; {err} ({} bytes)", body.len()),
+/// Feeds `body` through the HMAC block by block, and the same blocks to an envelope parser on a
+/// second thread.
+fn stream(mut check: BodyCheck<'_>, mut body: Box<dyn Read>) -> anyhow::Result<Checked> {
+    let (blocks, queue) = mpsc::sync_channel::<Vec<u8>>(PARSER_QUEUE);
+    std::thread::scope(|scope| {
+        let parser =
+            scope.spawn(move || parse_envelope_head(std::io::BufReader::new(Blocks::new(queue))));
+        let mut len = 0u64;
+        let mut parser_listening = true;
+        loop {
+            let mut block = vec![0u8; BLOCK];
+            let filled = read_block(&mut body, &mut block).context("reading the body")?;
+            if filled == 0 {
+                break;
+            }
+            block.truncate(filled);
+            check.update(&block);
+            len += filled as u64;
+            // The parser stops listening once it has failed (the body is no envelope).
+            if parser_listening && blocks.send(block).is_err() {
+                parser_listening = false;
+            }
+        }
+        drop(blocks);
+        let head = parser
+            .join()
+            .map_err(|_| anyhow::anyhow!("the envelope parser panicked"))?;
+        Ok(Checked {
+            outcome: check.finish().map(|_| ()),
+            head,
+            len,
+        })
+    })
+}
+
+/// Reads until `block` is full or the input ends; the number of bytes read.
+fn read_block(input: &mut dyn Read, block: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < block.len() {
+        match input.read(&mut block[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// The blocks received from the reading thread, as one `Read`.
+struct Blocks {
+    queue: mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Blocks {
+    fn new(queue: mpsc::Receiver<Vec<u8>>) -> Self {
+        Blocks {
+            queue,
+            current: Vec::new(),
+            pos: 0,
+        }
     }
 }
 
-fn summarize_envelope(envelope: &Envelope) -> String {
+impl Read for Blocks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.queue.recv() {
+                Ok(block) => {
+                    self.current = block;
+                    self.pos = 0;
+                }
+                // The sender is gone: end of the body.
+                Err(mpsc::RecvError) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// `2 events (CREATED Contact 003..., UPDATED Account 001...)`, or why the body is no envelope.
+fn summarize(head: Result<EnvelopeHead, EnvelopeError>, len: u64) -> String {
+    match head {
+        Ok(head) => summarize_envelope(&head),
+        Err(err) => format!("signature ok; {err} ({len} bytes)"),
+    }
+}
+
+fn summarize_envelope(envelope: &EnvelopeHead) -> String {
     let events = &envelope.data.events;
     let noun = if events.len() == 1 { "event" } else { "events" };
     if events.is_empty() {
@@ -236,6 +239,22 @@ fn invalid(err: VerifyError, now_given: bool) -> Hinted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summarize(body: &[u8]) -> String {
+        super::summarize(parse_envelope_head(body), body.len() as u64)
+    }
+
+    #[test]
+    fn blocks_read_back_as_the_bytes_sent() {
+        let (tx, rx) = mpsc::sync_channel(8);
+        for block in [&b"ab"[..], b"", b"cde"] {
+            tx.send(block.to_vec()).unwrap();
+        }
+        drop(tx);
+        let mut text = String::new();
+        Blocks::new(rx).read_to_string(&mut text).unwrap();
+        assert_eq!(text, "abcde");
+    }
 
     #[test]
     fn summary_lists_events_and_counts_the_rest() {

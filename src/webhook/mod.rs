@@ -10,7 +10,7 @@
 //! - [`sign`] / [`sign_elements`] produce what a sender puts in the headers, for tests and for
 //!   people testing their own receivers.
 //! - [`envelope`] holds the serde types of the JSON body, [`headers`] the parsers of each header
-//!   value, [`dedupe`] the bounded set of recently seen `webhook-id`s a receiver needs to refuse
+//!   value, [`org`] the org ids a receiver may restrict deliveries to, [`dedupe`] the bounded set of recently seen `webhook-id`s a receiver needs to refuse
 //!   replays inside the tolerance window, and [`wire`] the constants shared with the Apex templates.
 //!
 //! ```
@@ -34,14 +34,19 @@ pub mod dedupe;
 pub mod envelope;
 pub mod error;
 pub mod headers;
+pub mod org;
 pub mod secret;
 pub mod sign;
 pub mod verify;
 pub mod wire;
 
 pub use dedupe::{Claim, SeenIds};
-pub use envelope::{parse_envelope, Envelope, EnvelopeError, Event, EventType};
+pub use envelope::{
+    parse_envelope, parse_envelope_head, Envelope, EnvelopeError, EnvelopeHead, Event, EventHead,
+    EventType, Gap, GapReason,
+};
 pub use error::{SecretError, VerifyError};
+pub use org::{OrgId, OrgIdError};
 pub use secret::{encode_secret, ElementsKey, Secret};
 pub use sign::{sign, sign_all, sign_elements};
-pub use verify::{Delivery, ElementsVerifier, Headers, Verifier};
+pub use verify::{BodyCheck, Delivery, ElementsVerifier, Headers, Verifier};

@@ -41,6 +41,12 @@ pub(crate) fn standard_mac(
     mac.finalize().into_bytes().into()
 }
 
+/// `id.timestamp.`, the part of the signed content before the body.
+pub(crate) fn standard_prefix(id: &[u8], timestamp: &[u8]) -> Vec<u8> {
+    let separator = wire::SIGNED_CONTENT_SEPARATOR.as_bytes();
+    [id, separator, timestamp, separator].concat()
+}
+
 /// HMAC-SHA256 over the body alone (Open Connectors).
 pub(crate) fn elements_mac(key: &ElementsKey, body: &[u8]) -> [u8; MAC_LEN] {
     let mut mac = key.mac();

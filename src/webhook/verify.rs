@@ -5,12 +5,16 @@
 //! timestamp (cheap, and a stale delivery is refused without spending an HMAC on it), then one HMAC
 //! per secret compared in constant time against every `v1` signature. The clock is a parameter
 //! (`now`, Unix seconds) so callers and tests decide what time it is.
+//!
+//! [`Verifier::begin`] and [`ElementsVerifier::begin`] verify a body fed in pieces (a file read in
+//! blocks), with the same checks in the same order and constant memory.
+use hmac::Mac as _;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::error::{SecretError, VerifyError};
-use super::headers::{self, encode_mac, MAC_BASE64_LEN};
-use super::secret::{ElementsKey, Secret};
-use super::sign::{elements_mac, standard_mac};
+use super::headers::{self, encode_mac, Signatures, MAC_BASE64_LEN};
+use super::secret::{ElementsKey, HmacSha256, Secret};
+use super::sign::{elements_mac, standard_mac, standard_prefix};
 use super::wire;
 
 /// The three Standard Webhooks header values of a delivery, as raw bytes (`None` when absent).
@@ -116,6 +120,39 @@ impl Verifier {
         })
     }
 
+    /// Starts verifying a delivery whose body comes in pieces: checks the headers and the
+    /// timestamp now (the same errors as [`Verifier::verify`]), then [`BodyCheck::update`] takes
+    /// the body and [`BodyCheck::finish`] compares the signatures.
+    pub fn begin<'a>(&self, headers: &Headers<'a>, now: i64) -> Result<BodyCheck<'a>, VerifyError> {
+        let id_raw = required(headers.id, wire::HEADER_ID)?;
+        let ts_raw = required(headers.timestamp, wire::HEADER_TIMESTAMP)?;
+        let sig_raw = required(headers.signature, wire::HEADER_SIGNATURE)?;
+        let id = headers::parse_id(id_raw)?;
+        let timestamp = headers::parse_timestamp(ts_raw)?;
+        let signatures = headers::parse_signatures(sig_raw)?;
+        self.check_time(timestamp.secs, now)?;
+        let prefix = standard_prefix(id.as_bytes(), timestamp.text.as_bytes());
+        let macs = self
+            .secrets
+            .iter()
+            .map(|secret| {
+                let mut mac = secret.mac();
+                mac.update(&prefix);
+                mac
+            })
+            .collect();
+        Ok(BodyCheck {
+            macs,
+            expected: Expected::Standard {
+                signatures,
+                delivery: Delivery {
+                    id,
+                    timestamp: timestamp.secs,
+                },
+            },
+        })
+    }
+
     fn check_time(&self, timestamp: i64, now: i64) -> Result<(), VerifyError> {
         // i128: `now` is caller-supplied and may be anything; no overflow either way.
         let diff = i128::from(now) - i128::from(timestamp);
@@ -161,6 +198,19 @@ impl ElementsVerifier {
         Ok(ElementsVerifier { keys })
     }
 
+    /// Starts verifying a delivery whose body comes in pieces, from its
+    /// `Elements-Webhook-Signature` value; see [`BodyCheck`].
+    pub fn begin<'a>(&self, signature: Option<&'a [u8]>) -> Result<BodyCheck<'a>, VerifyError> {
+        let raw = signature.ok_or(VerifyError::MissingHeader {
+            header: wire::ELEMENTS_HEADER_SIGNATURE,
+        })?;
+        let signature = headers::parse_elements_signature(raw)?;
+        Ok(BodyCheck {
+            macs: self.keys.iter().map(ElementsKey::mac).collect(),
+            expected: Expected::Elements { signature },
+        })
+    }
+
     /// Verifies one delivery from its `Elements-Webhook-Signature` value and raw body.
     pub fn verify(&self, signature: Option<&[u8]>, body: &[u8]) -> Result<(), VerifyError> {
         let raw = signature.ok_or(VerifyError::MissingHeader {
@@ -176,6 +226,75 @@ impl ElementsVerifier {
             signatures: 1,
             secrets: self.keys.len(),
         })
+    }
+}
+
+/// A verification in progress over a body fed in pieces; see [`Verifier::begin`] and
+/// [`ElementsVerifier::begin`]. Holds one keyed HMAC state per secret, whatever the body's size.
+#[derive(Clone)]
+pub struct BodyCheck<'a> {
+    macs: Vec<HmacSha256>,
+    expected: Expected<'a>,
+}
+
+#[derive(Clone)]
+enum Expected<'a> {
+    Standard {
+        signatures: Signatures<'a>,
+        delivery: Delivery<'a>,
+    },
+    Elements {
+        signature: &'a [u8],
+    },
+}
+
+impl std::fmt::Debug for BodyCheck<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The HMAC states are keyed: never print them.
+        f.debug_struct("BodyCheck")
+            .field("secrets", &self.macs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> BodyCheck<'a> {
+    /// Feeds the next piece of the raw body.
+    pub fn update(&mut self, chunk: &[u8]) {
+        for mac in &mut self.macs {
+            mac.update(chunk);
+        }
+    }
+
+    /// Compares the signatures over everything fed; the outcome [`Verifier::verify`] or
+    /// [`ElementsVerifier::verify`] would give for the whole body. Standard Webhooks deliveries
+    /// return their id and timestamp, Open Connectors ones `None`.
+    pub fn finish(self) -> Result<Option<Delivery<'a>>, VerifyError> {
+        let secrets = self.macs.len();
+        let mut found = Choice::from(0);
+        let (signatures, delivery) = match &self.expected {
+            Expected::Standard {
+                signatures,
+                delivery,
+            } => (signatures.len(), Some(*delivery)),
+            Expected::Elements { .. } => (1, None),
+        };
+        for mac in self.macs {
+            let expected = encode_mac(&mac.finalize().into_bytes().into());
+            found |= match &self.expected {
+                Expected::Standard { signatures, .. } => {
+                    Choice::from(u8::from(matches_any(&expected, signatures.v1())))
+                }
+                Expected::Elements { signature } => ct_eq(&expected, signature),
+            };
+        }
+        if bool::from(found) {
+            Ok(delivery)
+        } else {
+            Err(VerifyError::NoMatchingSignature {
+                signatures,
+                secrets,
+            })
+        }
     }
 }
 
@@ -388,6 +507,72 @@ mod tests {
         assert!(v
             .verify(Some(sign_elements(&key, b"x").as_bytes()), b"x")
             .is_ok());
+    }
+
+    #[test]
+    fn a_body_fed_in_pieces_verifies_like_the_whole_body() {
+        let v = Verifier::from_secrets(&[SECRET]).unwrap();
+        for split in [0, 1, 17, BODY.len()] {
+            let mut check = v.begin(&spec_headers(SIG), TS).unwrap();
+            check.update(&BODY[..split]);
+            check.update(&BODY[split..]);
+            let delivery = check.finish().unwrap().unwrap();
+            assert_eq!(delivery.id, "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk");
+            assert_eq!(delivery.timestamp, TS);
+        }
+        let mut check = v.begin(&spec_headers(SIG), TS).unwrap();
+        check.update(&BODY[..BODY.len() - 1]);
+        assert_eq!(
+            check.finish(),
+            Err(VerifyError::NoMatchingSignature {
+                signatures: 1,
+                secrets: 1
+            })
+        );
+        // Header and time errors come before any byte of the body.
+        assert!(matches!(
+            v.begin(&spec_headers(SIG), TS + 10_000),
+            Err(VerifyError::TooOld { .. })
+        ));
+        let mut h = spec_headers(SIG);
+        h.id = None;
+        assert!(matches!(
+            v.begin(&h, TS),
+            Err(VerifyError::MissingHeader {
+                header: "webhook-id"
+            })
+        ));
+        // Rotation: the second of two secrets matches.
+        let other = Secret::from_key(&[3u8; 32]).unwrap();
+        let both = Verifier::new(vec![other, Secret::parse(SECRET).unwrap()]).unwrap();
+        let mut check = both.begin(&spec_headers(SIG), TS).unwrap();
+        check.update(BODY);
+        assert!(check.finish().is_ok());
+        assert!(format!(
+            "{check:?}",
+            check = both.begin(&spec_headers(SIG), TS).unwrap()
+        )
+        .contains("secrets: 2"));
+    }
+
+    #[test]
+    fn an_elements_body_fed_in_pieces_verifies_like_the_whole_body() {
+        let key = ElementsKey::new("MySecretEventSignatureKey").unwrap();
+        let v = ElementsVerifier::new(vec![key]).unwrap();
+        let sig = b"sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ=";
+        let body = b"<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>";
+        let mut check = v.begin(Some(sig)).unwrap();
+        check.update(&body[..5]);
+        check.update(&body[5..]);
+        assert_eq!(check.finish(), Ok(None));
+        let mut check = v.begin(Some(sig)).unwrap();
+        check.update(body);
+        check.update(b" ");
+        assert!(check.finish().is_err());
+        assert!(matches!(
+            v.begin(None),
+            Err(VerifyError::MissingHeader { .. })
+        ));
     }
 
     #[test]

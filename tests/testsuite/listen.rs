@@ -465,5 +465,88 @@ fn bad_secret_or_forward_url_is_a_usage_error() {
             .env("SFHOOKS_TEST_SECRET", SPEC_SECRET),
     );
     assert_eq!(crate::support::code(&out), 2);
-    assert!(crate::support::stderr(&out).contains("not an absolute http:// or https:// URL"));
+    assert!(crate::support::stderr(&out)
+        .contains("not an absolute http://, https://, nats:// or tls:// URL"));
+}
+
+#[test]
+fn other_orgs_are_403_and_15_or_18_character_ids_both_match() {
+    // gap_envelope_body comes from 00D000000000001EAA; envelope_body from another org.
+    let listener = Listener::start(
+        SPEC_SECRET,
+        &[
+            "--org-id",
+            "00D000000000001",
+            "--org-id",
+            "00D000000000002EAA",
+        ],
+    );
+    let gap = gap_envelope_body();
+    let reply = post(
+        listener.addr,
+        &json_headers(SPEC_SECRET, "msg_org_ok", now(), &gap),
+        gap.as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    // The GAP event is printed like any other, with its range.
+    assert_eq!(
+        listener.stdout_line(),
+        "DELETED Contact 0035g00000AbCdEAAV at 2025-01-31T11:59:58.000Z (event evt-9, webhook-id msg_org_ok)"
+    );
+    assert_eq!(
+        listener.stdout_line(),
+        "GAP Contact from 2025-01-31T11:59:00.000Z to 2025-01-31T12:00:05.000Z (10200 changes not captured, DML_ROWS) at 2025-01-31T12:00:05.000Z (event gap-1, webhook-id msg_org_ok)"
+    );
+    let other = envelope_body();
+    let reply = post(
+        listener.addr,
+        &json_headers(SPEC_SECRET, "msg_org_other", now(), &other),
+        other.as_bytes(),
+    );
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert!(
+        reply
+            .body
+            .contains("org \"00D5g000004ABCDEAA\" is not accepted here (--org-id)"),
+        "{reply:?}"
+    );
+    // Refused, so not remembered: once the org is accepted, the sender's retry goes through.
+    let exited = listener.interrupt();
+    assert!(exited.stdout.is_empty(), "{:?}", exited.stdout);
+    assert!(
+        exited.stderr.iter().any(|l| l.contains(": 403 org")),
+        "{:?}",
+        exited.stderr
+    );
+
+    // A malformed --org-id is a usage error naming the fix.
+    let dir = std::env::temp_dir();
+    let out = crate::support::run(
+        crate::support::sfhooks(&dir)
+            .args([
+                "listen",
+                "--port",
+                "0",
+                "--secret-env",
+                "SFHOOKS_TEST_SECRET",
+            ])
+            .args(["--org-id", "00D000000000001AAA"])
+            .env("SFHOOKS_TEST_SECRET", SPEC_SECRET),
+    );
+    assert_eq!(crate::support::code(&out), 2);
+    assert!(
+        crate::support::stderr(&out).contains("wrong 18-character suffix (expected EAA)"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+}
+
+#[test]
+fn healthz_answers_200_without_a_nats_target() {
+    let listener = Listener::start(SPEC_SECRET, &[]);
+    let reply = get(listener.addr, "/healthz");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, "ok\n");
+    // Any other GET is still refused.
+    assert_eq!(get(listener.addr, "/hooks").status, 405);
 }

@@ -2,6 +2,7 @@
 mod deploy;
 mod deploy_day2;
 mod exit_codes;
+mod forward_nats;
 mod generate;
 mod limits;
 mod listen;

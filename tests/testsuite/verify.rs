@@ -151,6 +151,98 @@ fn envelope_is_summarized_on_one_line() {
 }
 
 #[test]
+fn a_gap_envelope_verifies_and_is_summarised() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = gap_envelope_body();
+    let file = write(dir.path(), "gap.json", body.as_bytes());
+    let ts = 1_700_000_000;
+    let secret = Secret::parse(SPEC_SECRET).unwrap();
+    let signature = sign(&secret, "msg_gap", ts, body.as_bytes());
+    let out = run(verify(dir.path(), SPEC_SECRET).args([
+        "--secret-env",
+        "SFHOOKS_TEST_SECRET",
+        "--id",
+        "msg_gap",
+        "--timestamp",
+        &ts.to_string(),
+        "--signature",
+        &signature,
+        "--body-file",
+        &file,
+        "--now",
+        &ts.to_string(),
+    ]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "valid: 2 events (DELETED Contact 0035g00000AbCdEAAV, GAP Contact from 2025-01-31T11:59:00.000Z to 2025-01-31T12:00:05.000Z (10200 changes not captured, DML_ROWS))\n"
+    );
+}
+
+#[test]
+fn a_large_envelope_streams_through_and_is_still_summarised() {
+    // 8 MiB of record data in one event: hashed block by block, parsed alongside.
+    let dir = tempfile::tempdir().unwrap();
+    let pad = "x".repeat(8 * 1024 * 1024);
+    let body = envelope_body().replace(r#""LastName":"Doe""#, &format!(r#""Description":"{pad}""#));
+    let file = write(dir.path(), "big.json", body.as_bytes());
+    let key = ElementsKeyArg::new("MySecretEventSignatureKey");
+    let signature = key.sign(body.as_bytes());
+    let out = run(verify(dir.path(), key.0).args([
+        "--secret-env",
+        "SFHOOKS_TEST_SECRET",
+        "--signature-scheme",
+        "elements",
+        "--signature",
+        &signature,
+        "--body-file",
+        &file,
+    ]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "valid: 2 events (CREATED Contact 0035g00000AbCdEAAV, UPDATED Account 0015g00000XyZzYAAV)\n"
+    );
+    // One byte changed at the very end is caught.
+    let mut tampered = body.into_bytes();
+    let last = tampered.len() - 3;
+    tampered[last] = b'X';
+    let file = write(dir.path(), "big.json", &tampered);
+    let out = run(verify(dir.path(), key.0).args([
+        "--secret-env",
+        "SFHOOKS_TEST_SECRET",
+        "--signature-scheme",
+        "elements",
+        "--signature",
+        &signature,
+        "--body-file",
+        &file,
+    ]));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no matching signature"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// An Open Connectors key for the tests above.
+struct ElementsKeyArg(&'static str);
+
+impl ElementsKeyArg {
+    fn new(key: &'static str) -> Self {
+        ElementsKeyArg(key)
+    }
+
+    fn sign(&self, body: &[u8]) -> String {
+        sfhooks::webhook::sign_elements(
+            &sfhooks::webhook::ElementsKey::new(self.0).expect("key"),
+            body,
+        )
+    }
+}
+
+#[test]
 fn body_is_read_from_stdin_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = verify(dir.path(), SPEC_SECRET);

@@ -4,6 +4,7 @@
 pub mod fake_org;
 pub mod fake_rest;
 pub mod fake_status;
+pub mod nats;
 pub mod receiver;
 
 use std::path::Path;

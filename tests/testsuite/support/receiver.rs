@@ -30,6 +30,12 @@ pub fn envelope_body() -> String {
     r#"{"type":"sfhooks.events","timestamp":"2025-01-31T12:00:00.000Z","data":{"orgId":"00D5g000004ABCDEAA","events":[{"eventId":"evt-1","eventType":"CREATED","objectType":"Contact","objectId":"0035g00000AbCdEAAV","occurredAt":"2025-01-31T11:59:58.000Z","record":{"LastName":"Doe"}},{"eventId":"evt-2","eventType":"UPDATED","objectType":"Account","objectId":"0015g00000XyZzYAAV","occurredAt":"2025-01-31T11:59:59.000Z","changedFields":["Name"],"record":{"Name":"Acme"}}]}}"#.to_string()
 }
 
+/// An envelope with a GAP event (the wire contract shared by the Apex, the poller and receivers)
+/// next to an ordinary one, from org `00D000000000001EAA`.
+pub fn gap_envelope_body() -> String {
+    r#"{"type":"sfhooks.events","timestamp":"2025-01-31T12:00:06.000Z","data":{"orgId":"00D000000000001EAA","events":[{"eventId":"evt-9","eventType":"DELETED","objectType":"Contact","objectId":"0035g00000AbCdEAAV","occurredAt":"2025-01-31T11:59:58.000Z"},{"eventId":"gap-1","eventType":"GAP","objectType":"Contact","occurredAt":"2025-01-31T12:00:05.000Z","gap":{"from":"2025-01-31T11:59:00.000Z","to":"2025-01-31T12:00:05.000Z","count":10200,"reason":"DML_ROWS"}}]}}"#.to_string()
+}
+
 /// Current Unix time.
 pub fn now() -> i64 {
     let secs = SystemTime::now()
@@ -88,6 +94,17 @@ pub fn http_request(
     read_response(&mut stream)
 }
 
+/// `GET path` with `Connection: close`.
+pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    let mut stream = connect(addr);
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write request");
+    read_response(&mut stream)
+}
+
 /// POSTs `body` with `headers`.
 pub fn post(addr: SocketAddr, headers: &[(String, String)], body: &[u8]) -> HttpResponse {
     http_request(addr, "POST", headers, body)
@@ -130,6 +147,8 @@ fn parse_response(raw: &[u8]) -> HttpResponse {
 pub struct Listener {
     child: Child,
     pub addr: SocketAddr,
+    /// Stderr lines printed before `listening on` (NATS connection, stream checks).
+    pub startup: Vec<String>,
     stdout: Receiver<String>,
     stderr: Receiver<String>,
 }
@@ -138,6 +157,11 @@ impl Listener {
     /// Starts `sfhooks listen --port 0 --secret-env SFHOOKS_TEST_SECRET <extra>` with the secret
     /// in that variable, and waits for its `listening on` line.
     pub fn start(secret: &str, extra: &[&str]) -> Listener {
+        Listener::start_with_env(secret, extra, &[])
+    }
+
+    /// [`Listener::start`] with more environment variables.
+    pub fn start_with_env(secret: &str, extra: &[&str], env: &[(&str, &str)]) -> Listener {
         let dir = std::env::temp_dir();
         let mut cmd = super::sfhooks(&dir);
         cmd.args([
@@ -149,23 +173,34 @@ impl Listener {
         ])
         .args(extra)
         .env("SFHOOKS_TEST_SECRET", secret)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn sfhooks listen");
         let stdout = lines(child.stdout.take().expect("piped stdout"));
         let stderr = lines(child.stderr.take().expect("piped stderr"));
-        let line = stderr
-            .recv_timeout(Duration::from_secs(30))
-            .expect("sfhooks listen printed its address");
-        let addr = line
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .parse()
-            .expect("a socket address");
+        let mut startup = Vec::new();
+        let addr = loop {
+            let Ok(line) = stderr.recv_timeout(Duration::from_secs(30)) else {
+                panic!("sfhooks listen printed no address; before: {startup:?}")
+            };
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                break addr.parse().expect("a socket address");
+            }
+            // Only forwarding set-up lines may come first.
+            assert!(
+                line.starts_with("NATS at ")
+                    || line.starts_with("forwarding to ")
+                    || line.starts_with("note: "),
+                "unexpected line before the address: {line:?}"
+            );
+            startup.push(line);
+        };
         Listener {
             child,
             addr,
+            startup,
             stdout,
             stderr,
         }
@@ -181,6 +216,13 @@ impl Listener {
     /// Stdout lines printed so far.
     pub fn stdout_so_far(&self) -> Vec<String> {
         self.stdout.try_iter().collect()
+    }
+
+    /// The next stderr line, waiting up to 10 s.
+    pub fn stderr_line(&self) -> String {
+        self.stderr
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a line on stderr")
     }
 
     /// Stderr lines printed so far.
