@@ -11,6 +11,9 @@ use sfhooks::scheme::SignatureScheme;
 
 use sfhooks::redacted::Redacted;
 
+mod poll;
+pub use poll::{PollAction, PollArgs, PollReplayArgs, PollRunArgs, PollStatusArgs, StateArgs};
+
 /// Signed, reliable outbound webhooks for Salesforce.
 ///
 /// sfhooks generates the Apex (triggers, a durable outbox, a signing dispatcher, tests) that POSTs
@@ -48,6 +51,9 @@ pub enum Command {
     /// Put Dead (or delivered) outbox rows back to Pending and start delivery.
     #[command(after_help = AFTER_HELP_REPLAY)]
     Replay(ReplayArgs),
+    /// Poll orgs through the REST API (no Apex) and deliver the same signed events.
+    #[command(after_help = poll::AFTER_HELP_POLL)]
+    Poll(Box<PollArgs>),
 }
 
 const EXAMPLES_PACKAGE: &str = "\

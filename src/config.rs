@@ -13,6 +13,13 @@ use crate::naming::{self, NameError, ObjectName};
 use crate::redacted::Redacted;
 use crate::scheme::SignatureScheme;
 
+pub mod duration;
+mod instance;
+pub mod poll;
+
+pub use instance::VendorType;
+pub use poll::{OrgLogin, OrgSpec, PollConfig};
+
 /// Default Salesforce API version of the generated metadata.
 pub const DEFAULT_API_VERSION: &str = "63.0";
 /// Oldest API version the generated Apex compiles with (`??` needs 60.0, Spring '24).
@@ -163,8 +170,34 @@ pub struct Config {
     /// `event.notification.signature.key` of an instance JSON: a secret source for package and
     /// deploy, never written into the source tree.
     pub signature_key: Option<Redacted<String>>,
+    /// `event.vendor.type` of an instance JSON: which command it was made for.
+    pub vendor: Option<VendorType>,
+    /// `event.poller.refresh_interval` of an instance JSON (minutes there).
+    pub refresh_interval: Option<std::time::Duration>,
+    /// The `[poll]` table: what `sfhooks poll` needs besides the above.
+    pub poll: PollConfig,
     /// Things the user should know that did not stop us.
     pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Refuses a configuration whose instance JSON was made for the other capture mode, naming
+    /// the command that serves it: `command` is the one running (`sfhooks generate`, ...).
+    pub fn require_vendor(&self, wanted: VendorType, command: &str) -> Result<(), ConfigError> {
+        match (self.vendor, wanted) {
+            (Some(VendorType::Polling), VendorType::Webhooks) => Err(invalid(format!(
+                "the instance's event.vendor.type is \"polling\": {command} builds the Apex \
+                 triggers of \"webhooks\"; run `sfhooks poll` for polling, or set \
+                 event.vendor.type to \"webhooks\""
+            ))),
+            (Some(VendorType::Webhooks), VendorType::Polling) => Err(invalid(format!(
+                "the instance's event.vendor.type is \"webhooks\": {command} polls through the \
+                 REST API; run `sfhooks generate` / `sfhooks deploy` for webhooks, or set \
+                 event.vendor.type to \"polling\""
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Per-object settings in sfhooks.toml: `[objects_config.Invoice__c]`.
@@ -189,6 +222,7 @@ struct ConfigFile {
     allow_insecure_http: Option<bool>,
     #[serde(default)]
     objects_config: BTreeMap<String, ObjectFile>,
+    poll: Option<poll::PollFile>,
 }
 
 /// The settings gathered before validation; each source overwrites what it sets.
@@ -204,6 +238,11 @@ struct Raw {
     allow_insecure_http: bool,
     objects_config: BTreeMap<String, ObjectFile>,
     signature_key: Option<String>,
+    vendor: Option<VendorType>,
+    refresh_interval: Option<std::time::Duration>,
+    poll: Option<poll::PollFile>,
+    /// The folder of the config file, which relative paths of `[poll]` start from.
+    base: PathBuf,
     warnings: Vec<String>,
 }
 
@@ -232,98 +271,8 @@ fn apply_config_file(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
     raw.signature_scheme = file.signature_scheme.or(raw.signature_scheme);
     raw.allow_insecure_http |= file.allow_insecure_http.unwrap_or(false);
     raw.objects_config = file.objects_config;
-    Ok(())
-}
-
-/// The `event.*` keys of an Open Connectors instance that sfhooks understands.
-const KNOWN_INSTANCE_KEYS: &[&str] = &[
-    "event.notification.enabled",
-    "event.vendor.type",
-    "event.notification.callback.url",
-    "event.notification.signature.key",
-    "event.objects",
-    "event.poller.refresh_interval",
-];
-
-fn instance_bool(value: &serde_json::Value) -> Option<bool> {
-    match value {
-        serde_json::Value::Bool(b) => Some(*b),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn instance_string(key: &str, value: &serde_json::Value) -> Result<String, ConfigError> {
-    value
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| invalid(format!("instance key {key:?} must be a string")))
-}
-
-/// Reads an Open Connectors / Cloud Elements instance JSON
-/// (`{"element":{"key":"sfdc"},"configuration":{"event.objects":"Contact,Account",...}}`).
-fn apply_instance(raw: &mut Raw, path: &Path) -> Result<(), ConfigError> {
-    let json: serde_json::Value =
-        serde_json::from_str(&read(path)?).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            format: "JSON",
-            message: e.to_string(),
-        })?;
-    let configuration = json
-        .get("configuration")
-        .and_then(|c| c.as_object())
-        .ok_or_else(|| {
-            invalid(format!(
-                "{} has no \"configuration\" object; expected an Open Connectors instance JSON",
-                path.display()
-            ))
-        })?;
-    if let Some(key) = json.pointer("/element/key").and_then(|k| k.as_str()) {
-        if key != "sfdc" {
-            raw.warnings.push(format!(
-                "{} is an instance of element {key:?}, not \"sfdc\" (Salesforce)",
-                path.display()
-            ));
-        }
-    }
-    if let Some(enabled) = configuration.get("event.notification.enabled") {
-        if instance_bool(enabled) != Some(true) {
-            return Err(invalid(format!(
-                "events are disabled in {} (event.notification.enabled = {enabled}); set it to true to generate webhooks",
-                path.display()
-            )));
-        }
-    }
-    if let Some(vendor) = configuration.get("event.vendor.type") {
-        let vendor = instance_string("event.vendor.type", vendor)?;
-        if vendor != "webhooks" {
-            return Err(invalid(format!(
-                "event.vendor.type is {vendor:?}: polling is not supported yet; sfhooks delivers events \
-                 from Apex triggers, so set event.vendor.type to \"webhooks\""
-            )));
-        }
-    }
-    if let Some(objects) = configuration.get("event.objects") {
-        let objects = instance_string("event.objects", objects)?;
-        raw.objects = Some(objects.split(',').map(|s| s.trim().to_string()).collect());
-    }
-    if let Some(url) = configuration.get("event.notification.callback.url") {
-        raw.callback_url = Some(instance_string("event.notification.callback.url", url)?);
-    }
-    if let Some(key) = configuration.get("event.notification.signature.key") {
-        raw.signature_key = Some(instance_string("event.notification.signature.key", key)?);
-    }
-    let unknown: Vec<&str> = configuration
-        .keys()
-        .map(String::as_str)
-        .filter(|k| k.starts_with("event.") && !KNOWN_INSTANCE_KEYS.contains(k))
-        .collect();
-    if !unknown.is_empty() {
-        raw.warnings.push(format!(
-            "ignoring instance keys sfhooks does not use: {}",
-            unknown.join(", ")
-        ));
-    }
+    raw.poll = file.poll;
+    raw.base = base.to_path_buf();
     Ok(())
 }
 
@@ -519,6 +468,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         naming::check_not_own_object(&prefix, &object.name)?;
     }
     let out_dir = raw.out.unwrap_or_else(|| PathBuf::from(DEFAULT_OUT));
+    let poll = poll::validate_poll(raw.poll, &raw.base, raw.allow_insecure_http)?;
 
     Ok(Config {
         objects,
@@ -529,6 +479,9 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         out_dir,
         signature_scheme: raw.signature_scheme.unwrap_or(SignatureScheme::Standard),
         signature_key: raw.signature_key.map(Redacted::new),
+        vendor: raw.vendor,
+        refresh_interval: raw.refresh_interval,
+        poll,
         warnings: raw.warnings,
     })
 }
@@ -551,7 +504,7 @@ pub fn load_with_out(input: &Overrides, out: Option<&Path>) -> Result<Config, Co
         }
     }
     if let Some(path) = &input.instance {
-        apply_instance(&mut raw, path)?;
+        instance::apply_instance(&mut raw, path)?;
     }
     apply_flags(&mut raw, input, out);
     validate(raw)
@@ -687,28 +640,6 @@ mod tests {
             "{:?}",
             config.warnings
         );
-    }
-
-    #[test]
-    fn instance_polling_and_disabled_events_are_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (conf, needle) in [
-            (
-                r#""event.vendor.type":"polling""#,
-                "polling is not supported yet",
-            ),
-            (r#""event.notification.enabled":false"#, "disabled"),
-            (r#""event.notification.enabled":"false""#, "disabled"),
-        ] {
-            let path = dir.path().join("i.json");
-            std::fs::write(&path, format!(r#"{{"configuration":{{{conf}}}}}"#)).expect("write");
-            let input = Overrides {
-                instance: Some(path),
-                ..Overrides::default()
-            };
-            let err = load(&input).expect_err(conf).to_string();
-            assert!(err.contains(needle), "{conf}: {err}");
-        }
     }
 
     #[test]

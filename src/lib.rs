@@ -27,6 +27,8 @@ pub mod package;
 #[cfg(feature = "cli")]
 pub mod pipeline;
 #[cfg(feature = "cli")]
+pub mod poll;
+#[cfg(feature = "cli")]
 pub mod receiver;
 pub mod redacted;
 #[cfg(feature = "cli")]

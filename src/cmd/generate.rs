@@ -21,6 +21,7 @@ use sfhooks::render::{self, SourceTree, GENERATED_HEADER};
 /// Runs `sfhooks generate`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<u8> {
     let config = config::load_with_out(&args.input.overrides(), args.out.as_deref())?;
+    config.require_vendor(sfhooks::config::VendorType::Webhooks, "sfhooks generate")?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }

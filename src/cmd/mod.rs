@@ -3,6 +3,7 @@ pub mod deploy;
 pub mod generate;
 pub mod listen;
 pub mod package;
+pub mod poll;
 pub mod replay;
 pub mod secret;
 pub mod status;
@@ -21,5 +22,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Listen(args) => listen::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Poll(args) => poll::run(&args),
     }
 }

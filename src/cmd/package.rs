@@ -44,6 +44,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<u8> {
         }
         None => {
             let config = sfhooks::config::load(&args.input.overrides())?;
+            config.require_vendor(sfhooks::config::VendorType::Webhooks, "sfhooks package")?;
             for warning in &config.warnings {
                 eprintln!("warning: {warning}");
             }

@@ -24,6 +24,7 @@ use sfhooks::salesforce::login;
 /// Runs `sfhooks replay`.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
     let config = sfhooks::config::load(&args.input.overrides())?;
+    config.require_vendor(sfhooks::config::VendorType::Webhooks, "sfhooks replay")?;
     let names = Names::new(&config.prefix);
     if let Some(object) = &args.object {
         sfhooks::naming::parse_object_name(object)?;

@@ -26,6 +26,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
         .into());
     }
     let config = sfhooks::config::load(&args.input.overrides())?;
+    config.require_vendor(sfhooks::config::VendorType::Webhooks, "sfhooks status")?;
     let expect = Expect {
         names: Names::new(&config.prefix),
         callback_url: config.callback_url.clone(),

@@ -751,9 +751,9 @@ fn covers(have: &str, wanted: &str) -> bool {
 /// `24h`, `5m`, `300s`: the largest whole unit.
 pub fn human(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs > 0 && secs % 3600 == 0 {
+    if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else if d.subsec_millis() == 0 {
         format!("{secs}s")

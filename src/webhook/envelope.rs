@@ -67,8 +67,8 @@ pub struct Event {
     /// Fields whose value changed (UPDATED only; absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_fields: Option<Vec<String>>,
-    /// The record's selected (or populated) fields; empty when the sender sent none.
-    #[serde(default)]
+    /// The record's selected (or populated) fields; empty when the sender sent none (GAP).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub record: serde_json::Map<String, serde_json::Value>,
     /// True when the event was too large for the outbox and `record` keeps only the Id.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -243,7 +243,7 @@ impl DeployJobs {
                 .into());
             }
             // A line at the start and then every 15 looks (30 s by default), not one per look.
-            let say = polls % 15 == 0;
+            let say = polls.is_multiple_of(15);
             polls += 1;
             let at_deadline = Instant::now() >= deadline;
             if say || at_deadline {

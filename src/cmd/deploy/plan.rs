@@ -205,6 +205,7 @@ fn read_zip(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// Builds the zip from the configuration inputs, with the same secret rules as `sfhooks package`.
 fn build_package(args: &DeployArgs) -> anyhow::Result<Package> {
     let config = sfhooks::config::load(&args.input.overrides())?;
+    config.require_vendor(sfhooks::config::VendorType::Webhooks, "sfhooks deploy")?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
     }

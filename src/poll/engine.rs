@@ -1,0 +1,934 @@
+//! One cycle of one org: sign in when needed, read every object's window (changes and deletes,
+//! first pages in one composite request), turn rows into events, commit them with the cursor,
+//! then deliver what is due. Each org is its own failure domain: everything here touches only
+//! this org's runtime and rows, and returns what happened instead of failing the process.
+//!
+//! The window of an object runs from its cursor minus the lookback (never before its floor: where
+//! polling began or the `--backfill`) to the org's clock minus the settle delay. Its rows are
+//! committed in batches at page boundaries, each batch's events, record memories and cursor in one
+//! transaction; the cursor of a batch is the stamp of the page's last row (rows of that stamp wait
+//! for the next batch, the next page may hold more of them), so memory holds one page, and a crash
+//! anywhere resumes at a cursor whose rows were all handled. The overlap is recognised by
+//! `(Id, SystemModstamp)`.
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::classify::{classify, Row};
+use super::clock::{local_now_ms, ms, parse_ms, OrgClock};
+use super::deliver::{attempt, RetryRules, Signing};
+use super::event::{build_delivery, change_event, gap_event};
+use super::fetch::{self, SubAnswer, SubGet, COMPOSITE_QUERIES, COMPOSITE_SUBREQUESTS};
+use super::soql::{changes_query, select_fields, split_fields};
+use super::store::{Batch, Cursor, Known, Outcome, Store, StoreError};
+use super::Note;
+use crate::config::{Events, ObjectConfig};
+use crate::salesforce::rest::{AnswerMeta, RestClient, RestError};
+use crate::webhook::envelope::{Event, GapReason};
+use crate::webhook::EventType;
+
+/// The deleted resource wants more than a minute between start and end and drops seconds
+/// (FACTS.md): windows of deletes are at least two minutes wide.
+const MIN_DELETES_WINDOW_MS: i64 = 120_000;
+/// How long an org over its API budget waits before one request checks the usage again.
+pub const BUDGET_PAUSE: Duration = Duration::from_secs(15 * 60);
+
+/// What does not change between cycles of an org.
+#[derive(Debug, Clone)]
+pub struct OrgJob {
+    /// Its name.
+    pub name: String,
+    /// Its objects.
+    pub objects: Vec<ObjectConfig>,
+    /// Where its deliveries go.
+    pub callback_url: url::Url,
+    /// How they are signed.
+    pub signing: Signing,
+    /// Which changes produce events.
+    pub events: Events,
+}
+
+/// The settings every org shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Window overlap.
+    pub lookback: Duration,
+    /// Distance of each window's end from the org's clock.
+    pub settle: Duration,
+    /// Events per delivery.
+    pub max_events: usize,
+    /// Pause above this percent of the daily API limit.
+    pub api_threshold: u8,
+    /// Delivery retries.
+    pub retry: RetryRules,
+    /// `--backfill`: where new (or these) cursors start; `None`: the org's clock.
+    pub backfill: Option<Backfill>,
+    /// Deliver until nothing is due (for `--once`), rather than one pass.
+    pub drain: bool,
+}
+
+/// `--backfill SINCE [--org] [--object]`.
+#[derive(Debug, Clone)]
+pub struct Backfill {
+    /// An instant (ms) or an age before the org's clock.
+    pub since: Since,
+    /// Only this org (`None`: new cursors of every org, and every existing cursor of none).
+    pub org: Option<String>,
+    /// Only this object.
+    pub object: Option<String>,
+}
+
+/// Where a backfill starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// An instant (ms).
+    At(i64),
+    /// This long before the org's clock.
+    Ago(Duration),
+}
+
+/// Signs an org in: the command's part (it reads files and the environment).
+pub type Connect<'a> = dyn Fn(&OrgJob) -> Result<RestClient, ConnectError> + Sync + 'a;
+
+/// Why an org could not be signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The configuration is wrong (a file or variable missing): exit 2.
+    Config(String),
+    /// Salesforce refused: exit 3.
+    Auth(String),
+}
+
+/// What a cycle left behind, for the exit code and the schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleEnd {
+    /// The configuration is wrong for this org (exit 2); it is not tried again.
+    pub config_error: Option<String>,
+    /// Signing in failed or the session could not be renewed (exit 3).
+    pub auth_error: Option<String>,
+    /// Another failure (the org's 5xx, the network); tried again next cycle.
+    pub error: Option<String>,
+    /// Paused for the API budget.
+    pub paused: bool,
+}
+
+/// An object's settings once describe has answered.
+#[derive(Debug, Clone)]
+struct Plan {
+    object: String,
+    select: Vec<String>,
+    fields: Option<Vec<String>>,
+    watched: Option<Vec<String>>,
+}
+
+/// What a cycle keeps of an org between cycles.
+#[derive(Debug, Default)]
+pub struct OrgRuntime {
+    client: Option<RestClient>,
+    org_id: Option<String>,
+    clock: Option<OrgClock>,
+    plans: Option<Vec<Plan>>,
+    paused_until: Option<i64>,
+    /// A configuration error found once stays (exit 2, never retried).
+    pub broken: Option<String>,
+}
+
+enum Failure {
+    Config(String),
+    Auth(String),
+    Budget,
+    Other(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::OtherOrg { .. } => Failure::Config(e.to_string()),
+            e => Failure::Store(e),
+        }
+    }
+}
+
+fn rest_failure(err: RestError) -> Failure {
+    match err {
+        RestError::SessionExpired { .. } | RestError::Renewal(_) => Failure::Auth(err.to_string()),
+        RestError::RequestLimitExceeded { .. } => Failure::Budget,
+        other => Failure::Other(other.to_string()),
+    }
+}
+
+struct Ctx<'a, 'b> {
+    job: &'a OrgJob,
+    connect: &'a Connect<'b>,
+    settings: &'a Settings,
+    notes: &'a Sender<Note>,
+    rt: &'a mut OrgRuntime,
+    stop: &'a std::sync::atomic::AtomicBool,
+}
+
+impl Ctx<'_, '_> {
+    fn note(&self, note: Note) {
+        let _ = self.notes.send(note);
+    }
+
+    /// Takes in an answer's clock and API usage; pauses the org above the threshold.
+    fn meta(&mut self, meta: &AnswerMeta) -> Result<(), Failure> {
+        if let Some(date) = meta.date {
+            self.rt.clock = Some(OrgClock::from_answer(date));
+        }
+        if let Some((used, max)) = meta.api_usage {
+            if max > 0 && used * 100 >= u64::from(self.settings.api_threshold) * max {
+                self.note(Note::Paused {
+                    org: self.job.name.clone(),
+                    used,
+                    max,
+                    threshold: self.settings.api_threshold,
+                });
+                return Err(Failure::Budget);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What every cycle of a run shares.
+pub struct Shared<'a> {
+    /// The settings.
+    pub settings: &'a Settings,
+    /// Signs an org in.
+    pub connect: &'a Connect<'a>,
+    /// The receivers' HTTP client.
+    pub http: &'a reqwest::blocking::Client,
+    /// Where notes go.
+    pub notes: &'a Sender<Note>,
+    /// Set by SIGINT/SIGTERM.
+    pub stop: &'a std::sync::atomic::AtomicBool,
+}
+
+/// Runs one cycle of an org.
+pub fn run_cycle(
+    job: &OrgJob,
+    rt: &mut OrgRuntime,
+    store: &mut Store,
+    shared: &Shared<'_>,
+) -> CycleEnd {
+    let Shared {
+        settings,
+        connect,
+        http,
+        notes,
+        stop,
+    } = *shared;
+    let mut end = CycleEnd::default();
+    if let Some(broken) = &rt.broken {
+        end.config_error = Some(broken.clone());
+        return end;
+    }
+    let paused = rt.paused_until.is_some_and(|until| local_now_ms() < until);
+    if paused {
+        end.paused = true;
+    } else {
+        let mut ctx = Ctx {
+            job,
+            connect,
+            settings,
+            notes,
+            rt,
+            stop,
+        };
+        match poll_org(&mut ctx, store) {
+            Ok(()) => {
+                ctx.rt.paused_until = None;
+                let _ = store.note_org(&job.name, ctx.rt.clock.map(|c| c.now()), None);
+            }
+            Err(failure) => {
+                let message = match failure {
+                    Failure::Config(m) => {
+                        ctx.rt.broken = Some(m.clone());
+                        end.config_error = Some(m.clone());
+                        m
+                    }
+                    Failure::Auth(m) => {
+                        ctx.rt.client = None;
+                        end.auth_error = Some(m.clone());
+                        m
+                    }
+                    Failure::Budget => {
+                        ctx.rt.paused_until = Some(local_now_ms() + ms(BUDGET_PAUSE));
+                        end.paused = true;
+                        format!(
+                            "paused: the org's API usage is at or above {} % of its daily limit",
+                            settings.api_threshold
+                        )
+                    }
+                    Failure::Other(m) => {
+                        end.error = Some(m.clone());
+                        m
+                    }
+                    Failure::Store(e) => {
+                        end.error = Some(e.to_string());
+                        e.to_string()
+                    }
+                };
+                if !matches!(end, CycleEnd { paused: true, .. }) {
+                    ctx.note(Note::OrgFailed {
+                        org: job.name.clone(),
+                        error: message.clone(),
+                        auth: end.auth_error.is_some(),
+                        config: end.config_error.is_some(),
+                    });
+                }
+                let _ = store.note_org(&job.name, None, Some(&message));
+            }
+        }
+    }
+    if let Err(e) = deliver_due(job, store, settings, http, notes) {
+        end.error.get_or_insert(e.to_string());
+    }
+    end
+}
+
+fn poll_org(ctx: &mut Ctx<'_, '_>, store: &mut Store) -> Result<(), Failure> {
+    if ctx.rt.client.is_none() {
+        let client = ctx_connect(ctx)?;
+        ctx.rt.client = Some(client);
+    }
+    let client = ctx.rt.client.take().expect("set above");
+    let result = poll_with(ctx, store, &client);
+    ctx.rt.client = Some(client);
+    result
+}
+
+fn ctx_connect(ctx: &Ctx<'_, '_>) -> Result<RestClient, Failure> {
+    (ctx.connect)(ctx.job).map_err(|e| match e {
+        ConnectError::Config(m) => Failure::Config(m),
+        ConnectError::Auth(m) => Failure::Auth(m),
+    })
+}
+
+fn poll_with(ctx: &mut Ctx<'_, '_>, store: &mut Store, client: &RestClient) -> Result<(), Failure> {
+    if ctx.rt.org_id.is_none() {
+        let answer = client
+            .query("SELECT Id FROM Organization")
+            .map_err(rest_failure)?;
+        let org_id = answer
+            .records
+            .first()
+            .and_then(|r| r.get("Id"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| Failure::Other("the Organization query returned no Id".into()))?
+            .to_string();
+        ctx.meta(&answer.meta)?;
+        store.bind_org(&ctx.job.name, &org_id)?;
+        ctx.rt.org_id = Some(org_id);
+    }
+    if ctx.rt.plans.is_none() {
+        let mut plans = Vec::with_capacity(ctx.job.objects.len());
+        for object in &ctx.job.objects {
+            let name = object.name.api_name.clone();
+            let (fields, meta) = fetch::describe(client, &name).map_err(rest_failure)?;
+            ctx.meta(&meta)?;
+            let Some(fields) = fields else {
+                return Err(Failure::Config(format!(
+                    "org {:?} has no object {name:?} (describe answered 404): check the API name \
+                     (custom objects end in __c) and that the user can see it",
+                    ctx.job.name
+                )));
+            };
+            let select = select_fields(
+                &name,
+                &fields,
+                object.fields.as_deref(),
+                object.watched_fields.as_deref(),
+            )
+            .map_err(|e| Failure::Config(format!("org {:?}: {e}", ctx.job.name)))?;
+            plans.push(Plan {
+                object: name,
+                select,
+                fields: object.fields.clone(),
+                watched: object.watched_fields.clone(),
+            });
+        }
+        ctx.rt.plans = Some(plans);
+    }
+    let plans = ctx.rt.plans.clone().unwrap_or_default();
+    let clock = ctx.rt.clock.ok_or_else(|| {
+        Failure::Other("the org's answers carry no Date header: its clock is unknown".into())
+    })?;
+    let end = (clock.now() - ms(ctx.settings.settle)).div_euclid(1000) * 1000;
+    let lookback = ms(ctx.settings.lookback);
+
+    // The windows of this cycle.
+    let mut windows = Vec::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let cursor = cursor_for(ctx, store, &plan.object, end, clock.now())?;
+        let start = (cursor.changes_at - lookback).max(cursor.floor_at);
+        let del_start = (cursor.deletes_at - lookback).max(cursor.deletes_floor_at);
+        let changes = (start < end).then(|| {
+            split_fields(
+                &plan.object,
+                &plan.select,
+                start,
+                end,
+                client.data_path("query").len(),
+            )
+        });
+        let deletes = (end - del_start >= MIN_DELETES_WINDOW_MS && ctx.job.events.deleted)
+            .then_some(del_start);
+        windows.push(Window {
+            plan: i,
+            start,
+            end,
+            parts: changes.unwrap_or_default(),
+            del_start: deletes,
+        });
+    }
+
+    // First pages and deletes, batched into composite requests.
+    let mut gets: Vec<(usize, SubKind, SubGet)> = Vec::new();
+    for (w, window) in windows.iter().enumerate() {
+        let object = &plans[window.plan].object;
+        for part in &window.parts {
+            let q = changes_query(object, part, window.start, window.end);
+            gets.push((
+                w,
+                SubKind::Part,
+                SubGet {
+                    url: format!("{}?q={}", client.data_path("query"), encode(&q)),
+                    is_query: true,
+                },
+            ));
+        }
+        if let Some(del_start) = window.del_start {
+            gets.push((
+                w,
+                SubKind::Deletes,
+                SubGet {
+                    url: format!(
+                        "{}?start={}&end={}",
+                        client.data_path(&format!("sobjects/{object}/deleted/")),
+                        encode(&super::clock::soql_literal(del_start)),
+                        encode(&super::clock::soql_literal(window.end))
+                    ),
+                    is_query: false,
+                },
+            ));
+        }
+    }
+    let mut answers: Vec<Option<SubAnswer>> = vec![None; gets.len()];
+    let mut i = 0;
+    while i < gets.len() {
+        let (mut n, mut queries) = (0, 0);
+        while i + n < gets.len() && n < COMPOSITE_SUBREQUESTS {
+            let q = usize::from(gets[i + n].2.is_query);
+            if queries + q > COMPOSITE_QUERIES {
+                break;
+            }
+            queries += q;
+            n += 1;
+        }
+        let chunk: Vec<SubGet> = gets[i..i + n].iter().map(|g| g.2.clone()).collect();
+        let (subs, meta) = fetch::composite(client, &chunk).map_err(rest_failure)?;
+        ctx.meta(&meta)?;
+        for (k, sub) in subs.into_iter().enumerate() {
+            answers[i + k] = Some(sub);
+        }
+        i += n;
+    }
+
+    for (w, window) in windows.iter().enumerate() {
+        let plan = &plans[window.plan];
+        let mut firsts: Vec<SubAnswer> = Vec::new();
+        let mut deletes: Option<SubAnswer> = None;
+        for (k, (gw, kind, _)) in gets.iter().enumerate() {
+            if *gw != w {
+                continue;
+            }
+            let answer = answers[k].take().expect("every subrequest was answered");
+            match kind {
+                SubKind::Part => firsts.push(answer),
+                SubKind::Deletes => deletes = Some(answer),
+            }
+        }
+        let org_id = ctx.rt.org_id.clone().unwrap_or_default();
+        if !window.parts.is_empty() {
+            let counts = changes(ctx, store, client, plan, window, firsts, &org_id)?;
+            ctx.note(Note::Window {
+                org: ctx.job.name.clone(),
+                object: plan.object.clone(),
+                from: window.start,
+                to: window.end,
+                rows: counts.0,
+                events: counts.1,
+            });
+        }
+        if let (Some(del_start), Some(answer)) = (window.del_start, deletes) {
+            deletions(ctx, store, plan, del_start, window.end, answer, &org_id)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SubKind {
+    Part,
+    Deletes,
+}
+
+struct Window {
+    plan: usize,
+    start: i64,
+    end: i64,
+    parts: Vec<Vec<String>>,
+    del_start: Option<i64>,
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The cursor of an object: the stored one, or a new one at the backfill or the window's end;
+/// a `--backfill` naming this org (and object) resets an existing one.
+fn cursor_for(
+    ctx: &Ctx<'_, '_>,
+    store: &Store,
+    object: &str,
+    end: i64,
+    org_now: i64,
+) -> Result<Cursor, Failure> {
+    let backfill = ctx.settings.backfill.as_ref();
+    let start_of = |b: &Backfill| match b.since {
+        Since::At(at) => at,
+        Since::Ago(d) => org_now - ms(d),
+    };
+    let targets = |b: &Backfill| {
+        b.org.as_deref().is_none_or(|o| o == ctx.job.name)
+            && b.object
+                .as_deref()
+                .is_none_or(|o| o.eq_ignore_ascii_case(object))
+    };
+    let existing = store.cursor(&ctx.job.name, object)?;
+    let reset = backfill.filter(|b| targets(b) && (existing.is_none() || b.org.is_some()));
+    let cursor = match (existing, reset) {
+        (_, Some(b)) => Cursor::at(start_of(b).min(end)),
+        (Some(c), None) => return Ok(c),
+        (None, None) => Cursor::at(end),
+    };
+    store.set_cursor(&ctx.job.name, object, cursor)?;
+    Ok(cursor)
+}
+
+/// The record as the event carries it: with `fields`, `Id` and those fields (nulls kept); else
+/// every populated field, as the Apex's `getPopulatedFieldsAsMap`.
+fn record_of(plan: &Plan, fields: &Map<String, Value>) -> Map<String, Value> {
+    match &plan.fields {
+        Some(list) => {
+            let mut out = Map::new();
+            if let Some(id) = fields.get("Id") {
+                out.insert("Id".into(), id.clone());
+            }
+            for name in list {
+                let value = fields
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map_or(Value::Null, |(_, v)| v.clone());
+                out.insert(name.clone(), value);
+            }
+            out
+        }
+        None => fields
+            .iter()
+            .filter(|(k, v)| !v.is_null() && *k != "attributes")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+fn enabled(events: &Events, kind: EventType) -> bool {
+    match kind {
+        EventType::Created => events.created,
+        EventType::Updated => events.updated,
+        EventType::Deleted => events.deleted,
+        EventType::Undeleted => events.undeleted,
+        _ => true,
+    }
+}
+
+/// Reads the changes of a window (every page of every part) and commits them batch by batch.
+/// Returns (rows read, events built).
+fn changes(
+    ctx: &mut Ctx<'_, '_>,
+    store: &mut Store,
+    client: &RestClient,
+    plan: &Plan,
+    window: &Window,
+    firsts: Vec<SubAnswer>,
+    org_id: &str,
+) -> Result<(usize, usize), Failure> {
+    let mut pages = Vec::with_capacity(firsts.len());
+    for first in firsts {
+        match first {
+            SubAnswer::Ok(body) => pages.push(fetch::page_of(body).map_err(Failure::Other)?),
+            SubAnswer::Failed {
+                status,
+                error_code,
+                message,
+            } => {
+                let text = format!(
+                    "the changes query of {} failed: HTTP {status} {error_code}: {message}",
+                    plan.object
+                );
+                if error_code == "INVALID_FIELD" || error_code == "INVALID_TYPE" {
+                    return Err(Failure::Config(format!("org {:?}: {text}", ctx.job.name)));
+                }
+                if error_code == "INVALID_SESSION_ID" {
+                    return Err(Failure::Auth(text));
+                }
+                if error_code == "REQUEST_LIMIT_EXCEEDED" {
+                    return Err(Failure::Budget);
+                }
+                let _ = store.note_object_error(&ctx.job.name, &plan.object, Some(&text));
+                return Err(Failure::Other(text));
+            }
+        }
+    }
+    if pages.len() > 1 {
+        // A split field list: read every part whole and join the rows on Id and SystemModstamp.
+        let mut parts: Vec<Vec<Value>> = Vec::new();
+        for page in pages {
+            let mut rows = page.records;
+            let mut next = page.next;
+            while let Some(url) = next {
+                let (p, meta) = fetch::next_page(client, &url).map_err(rest_failure)?;
+                ctx.meta(&meta)?;
+                rows.extend(p.records);
+                next = p.next;
+            }
+            parts.push(rows);
+        }
+        let rows = join_parts(parts);
+        let n = rows.len();
+        let events = commit_rows(ctx, store, plan, window, rows, window.end, org_id)?;
+        return Ok((n, events));
+    }
+    let mut page = pages.pop().expect("one part");
+    let (mut rows_read, mut events) = (0, 0);
+    let mut carry: Vec<Value> = Vec::new();
+    loop {
+        rows_read += page.records.len();
+        let mut rows = std::mem::take(&mut carry);
+        rows.extend(page.records);
+        match page.next.take() {
+            None => {
+                events += commit_rows(ctx, store, plan, window, rows, window.end, org_id)?;
+                return Ok((rows_read, events));
+            }
+            Some(url) => {
+                let last = rows.last().map(stamp_of).unwrap_or(window.start);
+                let cut = rows.partition_point(|r| stamp_of(r) < last);
+                carry = rows.split_off(cut);
+                if !rows.is_empty() {
+                    events += commit_rows(ctx, store, plan, window, rows, last, org_id)?;
+                }
+                if ctx.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    // SIGTERM: what is committed stays; the next run resumes at this cursor.
+                    return Ok((rows_read, events));
+                }
+                let (p, meta) = fetch::next_page(client, &url).map_err(rest_failure)?;
+                ctx.meta(&meta)?;
+                page = p;
+            }
+        }
+    }
+}
+
+fn stamp_of(row: &Value) -> i64 {
+    row.get("SystemModstamp")
+        .and_then(Value::as_str)
+        .and_then(parse_ms)
+        .unwrap_or(0)
+}
+
+/// The rows present in every part with the same stamp, their fields merged (a row missing from
+/// a later part changed between the queries; the next window reads its newer version).
+fn join_parts(parts: Vec<Vec<Value>>) -> Vec<Value> {
+    let mut iter = parts.into_iter();
+    let Some(first) = iter.next() else {
+        return Vec::new();
+    };
+    let mut rows: Vec<Value> = first;
+    for part in iter {
+        let mut by_id: std::collections::HashMap<String, Value> = part
+            .into_iter()
+            .filter_map(|r| Some((r.get("Id")?.as_str()?.to_string(), r)))
+            .collect();
+        rows.retain_mut(|row| {
+            let id = row
+                .get("Id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            match by_id.remove(&id) {
+                Some(other) if stamp_of(&other) == stamp_of(row) => {
+                    if let (Some(a), Value::Object(b)) = (row.as_object_mut(), other) {
+                        a.extend(b);
+                    }
+                    true
+                }
+                _ => false,
+            }
+        });
+    }
+    rows
+}
+
+/// Classifies rows and commits their events, memories and the cursor in one transaction.
+fn commit_rows(
+    ctx: &mut Ctx<'_, '_>,
+    store: &mut Store,
+    plan: &Plan,
+    window: &Window,
+    rows: Vec<Value>,
+    cursor_to: i64,
+    org_id: &str,
+) -> Result<usize, Failure> {
+    let org = ctx.job.name.as_str();
+    let now = local_now_ms();
+    let batch = store.batch()?;
+    let mut events: Vec<Event> = Vec::new();
+    for row in rows {
+        let Value::Object(mut fields) = row else {
+            continue;
+        };
+        fields.remove("attributes");
+        let Some(id) = fields.get("Id").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        let stamp = fields
+            .get("SystemModstamp")
+            .and_then(Value::as_str)
+            .and_then(parse_ms)
+            .unwrap_or(0);
+        let created = fields
+            .get("CreatedDate")
+            .and_then(Value::as_str)
+            .and_then(parse_ms);
+        let known = batch.known(org, &plan.object, &id)?;
+        let verdict = classify(
+            known.as_ref(),
+            Row {
+                stamp,
+                created,
+                fields: &fields,
+            },
+            window.start,
+            plan.watched.as_deref(),
+        );
+        if let Some(remember) = &verdict.remember {
+            batch.remember(org, &plan.object, &id, remember, now)?;
+        }
+        if let Some((kind, changed)) = verdict.event {
+            if enabled(&ctx.job.events, kind) {
+                events.push(change_event(
+                    org_id,
+                    &plan.object,
+                    &id,
+                    stamp,
+                    kind,
+                    changed,
+                    record_of(plan, &fields),
+                ));
+            }
+        }
+    }
+    let count = events.len();
+    enqueue_all(&batch, ctx, &plan.object, events, window.end, org_id, now)?;
+    batch.advance_changes(org, &plan.object, cursor_to, now)?;
+    batch.commit()?;
+    Ok(count)
+}
+
+fn enqueue_all(
+    batch: &Batch<'_>,
+    ctx: &Ctx<'_, '_>,
+    object: &str,
+    events: Vec<Event>,
+    timestamp: i64,
+    org_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<Event> = events.by_ref().take(ctx.settings.max_events).collect();
+        let built = build_delivery(org_id, chunk, timestamp);
+        batch.enqueue(
+            &ctx.job.name,
+            object,
+            &built.webhook_id,
+            &built.body,
+            built.events,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Handles a `deleted` answer: DELETED events for deletions not seen before, or a GAP event
+/// when the org's delete log no longer reaches back to the window's start.
+fn deletions(
+    ctx: &mut Ctx<'_, '_>,
+    store: &mut Store,
+    plan: &Plan,
+    start: i64,
+    end: i64,
+    answer: SubAnswer,
+    org_id: &str,
+) -> Result<(), Failure> {
+    let org = ctx.job.name.clone();
+    let now = local_now_ms();
+    match answer {
+        SubAnswer::Ok(body) => {
+            let deleted = fetch::deleted_of(&body);
+            let batch = store.batch()?;
+            let mut events = Vec::new();
+            for (id, date) in &deleted.records {
+                let known = batch.known(&org, &plan.object, id)?;
+                let seen = known.as_ref().is_some_and(|k| match k.deleted_at {
+                    Some(at) => at == *date,
+                    // A live version newer than this deletion: it was undeleted since.
+                    None => k.stamp >= *date,
+                });
+                if seen {
+                    continue;
+                }
+                let remember = Known {
+                    stamp: known.as_ref().map_or(*date, |k| k.stamp.max(*date)),
+                    deleted_at: Some(*date),
+                    digests: known.map(|k| k.digests).unwrap_or_default(),
+                };
+                batch.remember(&org, &plan.object, id, &remember, now)?;
+                let mut record = Map::new();
+                record.insert("Id".into(), Value::from(id.as_str()));
+                events.push(change_event(
+                    org_id,
+                    &plan.object,
+                    id,
+                    *date,
+                    EventType::Deleted,
+                    None,
+                    record,
+                ));
+            }
+            events.sort_by(|a, b| {
+                (&a.occurred_at, &a.object_id).cmp(&(&b.occurred_at, &b.object_id))
+            });
+            enqueue_all(&batch, ctx, &plan.object, events, end, org_id, now)?;
+            let covered = deleted.latest_covered.unwrap_or(end).min(end);
+            batch.advance_deletes(&org, &plan.object, covered, None)?;
+            batch.commit()?;
+            Ok(())
+        }
+        SubAnswer::Failed { error_code, .. } if error_code == "INVALID_REPLICATION_DATE" => {
+            let batch = store.batch()?;
+            let gap = gap_event(
+                org_id,
+                &plan.object,
+                start,
+                end,
+                GapReason::DeleteLogPurged,
+                end,
+            );
+            enqueue_all(&batch, ctx, &plan.object, vec![gap], end, org_id, now)?;
+            batch.advance_deletes(&org, &plan.object, end, Some(end))?;
+            batch.commit()?;
+            let message = format!(
+                "deletions of {} in org {org:?} since {} are lost: the org's delete log was purged \
+                 (INVALID_REPLICATION_DATE); a GAP event was sent; resync with `sfhooks poll \
+                 --backfill {} --org {org} --object {}` and compare the receiver's records",
+                plan.object,
+                super::clock::format_ms(start),
+                super::clock::soql_literal(start),
+                plan.object
+            );
+            let _ = store.note_object_error(&org, &plan.object, Some(&message));
+            ctx.note(Note::Gap {
+                org,
+                object: plan.object.clone(),
+                from: start,
+                to: end,
+                message,
+            });
+            Ok(())
+        }
+        SubAnswer::Failed {
+            status,
+            error_code,
+            message,
+        } => {
+            if error_code == "INVALID_SESSION_ID" {
+                return Err(Failure::Auth(message));
+            }
+            if error_code == "REQUEST_LIMIT_EXCEEDED" {
+                return Err(Failure::Budget);
+            }
+            Err(Failure::Other(format!(
+                "the deleted records of {} could not be read: HTTP {status} {error_code}: {message}",
+                plan.object
+            )))
+        }
+    }
+}
+
+/// Delivers what is due, oldest first; stops at the first failure so nothing newer overtakes a
+/// delivery that is being retried.
+pub fn deliver_due(
+    job: &OrgJob,
+    store: &Store,
+    settings: &Settings,
+    http: &reqwest::blocking::Client,
+    notes: &Sender<Note>,
+) -> Result<(), StoreError> {
+    loop {
+        let due = store.due(&job.name, local_now_ms(), 50)?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        for pending in &due {
+            let now = local_now_ms();
+            let a = attempt(
+                http,
+                &job.callback_url,
+                &job.signing,
+                pending,
+                now,
+                settings.retry,
+            );
+            store.record_attempt(
+                pending.seq,
+                now,
+                a.outcome,
+                a.http_status,
+                a.error.as_deref(),
+            )?;
+            let _ = notes.send(Note::Delivery {
+                org: job.name.clone(),
+                object: pending.object.clone(),
+                webhook_id: pending.webhook_id.clone(),
+                events: pending.events,
+                outcome: a.outcome,
+                http_status: a.http_status,
+                attempt: pending.attempts + 1,
+                error: a.error.clone(),
+            });
+            if a.outcome != Outcome::Delivered {
+                // The receiver is failing: the rest waits for the retry, in order.
+                return Ok(());
+            }
+        }
+        if !settings.drain {
+            return Ok(());
+        }
+    }
+}
