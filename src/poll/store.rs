@@ -14,6 +14,16 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension as _};
 
+/// The process's writers take turns here before SQLite's own lock: with several workers, SQLite's
+/// busy handler would otherwise sleep milliseconds at a time on every contended commit (measured:
+/// 3 s instead of 0.6 s for a cycle of 1,000 orgs). Other processes (`poll status`, `poll
+/// replay`) still meet SQLite's lock and its busy timeout.
+static WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn writer() -> std::sync::MutexGuard<'static, ()> {
+    WRITERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Schema version written into `meta`; a file with another is refused, never migrated blindly.
 const SCHEMA_VERSION: &str = "1";
 
@@ -254,8 +264,12 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating) the state at `path`: WAL, `synchronous = FULL` (a committed window
-    /// survives a power cut as well as a `kill -9`), a busy timeout for the other workers.
+    /// Opens (creating) the state at `path`: WAL with `synchronous = NORMAL`, a busy timeout for
+    /// the other workers. NORMAL keeps every committed transaction through a `kill -9` (the WAL is
+    /// in the OS's hands at commit); a power cut may lose the last ones, and then their cursor
+    /// together with their events, so the restart reads those windows again and rebuilds the same
+    /// events with the same ids: at worst a resend, which receivers dedupe. FULL would fsync every
+    /// window's commit, which costs more than the window itself for a thousand quiet orgs.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let err = |source| StoreError::Sqlite {
             path: path.to_path_buf(),
@@ -265,7 +279,7 @@ impl Store {
         conn.busy_timeout(Duration::from_secs(60)).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
+        conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         let found: Option<String> = conn
@@ -313,6 +327,7 @@ impl Store {
 
     /// Records which Salesforce org `name` is, or refuses a name now pointing at another org.
     pub fn bind_org(&self, name: &str, org_id: &str) -> Result<(), StoreError> {
+        let _w = writer();
         let stored: Option<String> = self
             .conn
             .query_row("SELECT org_id FROM orgs WHERE name = ?1", [name], |r| {
@@ -347,6 +362,7 @@ impl Store {
         org_clock: Option<i64>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _w = writer();
         self.conn
             .execute(
                 "UPDATE orgs SET org_clock = COALESCE(?2, org_clock), last_error = ?3 WHERE name = ?1",
@@ -378,6 +394,7 @@ impl Store {
 
     /// Sets (or resets, for `--backfill`) both cursors of an org and object.
     pub fn set_cursor(&self, org: &str, object: &str, cursor: Cursor) -> Result<(), StoreError> {
+        let _w = writer();
         self.conn
             .execute(
                 "INSERT INTO cursors (org, object, changes_at, deletes_at, floor_at, deletes_floor_at)
@@ -397,6 +414,7 @@ impl Store {
         object: &str,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _w = writer();
         self.conn
             .execute(
                 "UPDATE cursors SET last_error = ?3 WHERE org = ?1 AND object = ?2",
@@ -408,6 +426,7 @@ impl Store {
 
     /// Starts the transaction of one batch of a window.
     pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        let guard = writer();
         let path = self.path.clone();
         let tx = self
             .conn
@@ -416,7 +435,11 @@ impl Store {
                 path: path.clone(),
                 source,
             })?;
-        Ok(Batch { tx, path })
+        Ok(Batch {
+            tx,
+            path,
+            _guard: guard,
+        })
     }
 
     /// The deliveries of an org due at `now` (ms), oldest first.
@@ -466,6 +489,7 @@ impl Store {
         http_status: Option<u16>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _w = writer();
         let (status, next, delivered) = match outcome {
             Outcome::Delivered => ("delivered", now, Some(now)),
             Outcome::Retry(at) => ("retrying", at, None),
@@ -565,6 +589,7 @@ impl Store {
 
     /// Puts dead deliveries back (due now, attempts and first attempt reset); returns how many.
     pub fn replay_dead(&self, org: Option<&str>, now: i64) -> Result<usize, StoreError> {
+        let _w = writer();
         self.conn
             .execute(
                 "UPDATE outbox SET status = 'pending', attempts = 0, first_attempt_at = NULL,
@@ -576,6 +601,7 @@ impl Store {
 
     /// Forgets delivered rows and record memories older than the retention (local clock, ms).
     pub fn purge(&self, now: i64, retention: Duration) -> Result<(usize, usize), StoreError> {
+        let _w = writer();
         let before = now - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let deliveries = self
             .conn
@@ -611,6 +637,8 @@ fn same_org(a: &str, b: &str) -> bool {
 pub struct Batch<'a> {
     tx: rusqlite::Transaction<'a>,
     path: PathBuf,
+    // Declared after `tx`: dropped after it, so the turn ends after the commit or rollback.
+    _guard: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Batch<'_> {

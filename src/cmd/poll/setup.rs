@@ -27,6 +27,8 @@ pub struct RunPlan {
     pub retention: Duration,
     pub api_version: String,
     pub receiver_http: reqwest::blocking::Client,
+    /// One client for every org's REST calls (one connection pool, one runtime thread).
+    pub salesforce_http: reqwest::blocking::Client,
 }
 
 fn flag_duration(
@@ -168,6 +170,7 @@ pub fn plan(args: &PollRunArgs) -> anyhow::Result<RunPlan> {
         retention: poll.retention,
         api_version: config.api_version.clone(),
         receiver_http,
+        salesforce_http: sfhooks::salesforce::login::http_client(Duration::from_secs(120))?,
     })
 }
 
@@ -273,8 +276,7 @@ pub fn connector<'a>(
             .position(|j| j.name == job.name)
             .ok_or_else(|| ConnectError::Config(format!("unknown org {:?}", job.name)))?;
         let credentials = credentials_of(&plan.logins[index], flags, &job.name)?;
-        let http = sfhooks::salesforce::login::http_client(Duration::from_secs(120))
-            .map_err(|e| ConnectError::Config(e.to_string()))?;
+        let http = plan.salesforce_http.clone();
         let session = credentials.login(&http).map_err(|e| {
             ConnectError::Auth(format!(
                 "org {:?}: authentication with Salesforce failed: {}",
