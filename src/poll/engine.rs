@@ -831,17 +831,22 @@ fn deletions(
             Ok(())
         }
         SubAnswer::Failed { error_code, .. } if error_code == "INVALID_REPLICATION_DATE" => {
+            // The refusal does not say where the log now starts; it started before the org's
+            // clock of this answer, so the lost span ends at that minute's end and the next
+            // window starts there (one purge, one GAP).
+            let org_now = ctx.rt.clock.map_or(end, |c| c.now());
+            let to = (org_now.div_euclid(60_000) + 1) * 60_000;
             let batch = store.batch()?;
             let gap = gap_event(
                 org_id,
                 &plan.object,
                 start,
-                end,
+                to,
                 GapReason::DeleteLogPurged,
                 end,
             );
             enqueue_all(&batch, ctx, &plan.object, vec![gap], end, org_id, now)?;
-            batch.advance_deletes(&org, &plan.object, end, Some(end))?;
+            batch.advance_deletes(&org, &plan.object, to, Some(to))?;
             batch.commit()?;
             let message = format!(
                 "deletions of {} in org {org:?} since {} are lost: the org's delete log was purged \
@@ -857,7 +862,7 @@ fn deletions(
                 org,
                 object: plan.object.clone(),
                 from: start,
-                to: end,
+                to,
                 message,
             });
             Ok(())

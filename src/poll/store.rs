@@ -40,10 +40,11 @@ CREATE TABLE IF NOT EXISTS records (
   PRIMARY KEY (org, object, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_seen ON records (seen_at);
 CREATE TABLE IF NOT EXISTS outbox (
-  seq INTEGER PRIMARY KEY, org TEXT NOT NULL, object TEXT NOT NULL, webhook_id TEXT NOT NULL UNIQUE,
+  seq INTEGER PRIMARY KEY, org TEXT NOT NULL, object TEXT NOT NULL, webhook_id TEXT NOT NULL,
   body BLOB NOT NULL, events INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   first_attempt_at INTEGER, next_attempt_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT,
   created_at INTEGER NOT NULL, delivered_at INTEGER);
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_id ON outbox (org, webhook_id);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (org, status, next_attempt_at);
 ";
 

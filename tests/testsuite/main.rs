@@ -7,6 +7,7 @@ mod generate;
 mod limits;
 mod listen;
 mod package;
+mod poll;
 mod replay;
 mod secret_rule;
 mod status;

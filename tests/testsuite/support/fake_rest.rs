@@ -123,7 +123,10 @@ pub struct FakeRest {
     api_used: u64,
     api_max: u64,
     clock: Option<SystemTime>,
-    next_id: u64,
+    pub(super) next_id: u64,
+    /// Records with a life (create, update, delete, undelete), describe and the delete log: the
+    /// resources `sfhooks poll` reads (fake_records.rs).
+    pub life: super::fake_records::Life,
 }
 
 /// The fake org's Id, as `SELECT Id FROM Organization` answers it.
@@ -160,6 +163,7 @@ impl Default for FakeRest {
             api_max: 15000,
             clock: None,
             next_id: 0,
+            life: Default::default(),
         }
     }
 }
@@ -193,7 +197,7 @@ impl FakeRest {
         id
     }
 
-    fn id_for(&mut self, key_prefix: &str, record: &mut Value) -> String {
+    pub(super) fn id_for(&mut self, key_prefix: &str, record: &mut Value) -> String {
         if let Some(id) = record.get("Id").and_then(Value::as_str) {
             return id.to_string();
         }
@@ -226,6 +230,11 @@ impl FakeRest {
     pub fn set_api_usage(&mut self, used: u64, max: u64) {
         self.api_used = used;
         self.api_max = max;
+    }
+
+    /// The org's clock now.
+    pub fn now(&self) -> SystemTime {
+        self.clock.unwrap_or_else(SystemTime::now)
     }
 
     /// Sets the org's clock (the `Date` header); `None` is the real time.
@@ -340,6 +349,14 @@ impl FakeRest {
                 answer
             }
             ("PATCH", "composite/sobjects") => self.patch_collection(body, unexpected),
+            ("POST", "composite") => {
+                let (status, body) = self.composite(&version, body, unexpected);
+                self.answer(status, body)
+            }
+            ("GET", r) if r.starts_with("sobjects/") => {
+                let (status, body) = self.sobject_get(r, &pairs, unexpected);
+                self.answer(status, body)
+            }
             ("POST", r) if r.starts_with("actions/custom/apex/") => {
                 let class = r.trim_start_matches("actions/custom/apex/").to_string();
                 self.action(&class, body, unexpected)
@@ -358,27 +375,44 @@ impl FakeRest {
         tooling: bool,
         unexpected: &mut Vec<String>,
     ) -> Response<Full<Bytes>> {
+        let (status, body) = self.query_value(version, soql, tooling, unexpected);
+        self.answer(status, body)
+    }
+
+    /// A query's answer as status and body (also for composite subrequests).
+    pub(super) fn query_value(
+        &mut self,
+        version: &str,
+        soql: &str,
+        tooling: bool,
+        unexpected: &mut Vec<String>,
+    ) -> (StatusCode, Value) {
         // Aggregate queries (GROUP BY) are `status`'s: answered in fake_status.rs.
         if let Some((status, body)) = super::fake_status::aggregate(&self.tables, tooling, soql) {
-            return self.answer(status, body);
+            return (status, body);
         }
         let parsed = match Soql::parse(soql) {
             Ok(q) => q,
             Err(e) => {
                 unexpected.push(format!("the fake cannot read the SOQL {soql:?}: {e}"));
-                return self.answer(
+                return (
                     StatusCode::BAD_REQUEST,
                     error_body("MALFORMED_QUERY", &format!("unexpected token: {e}")),
                 );
             }
         };
+        if !tooling {
+            if let Some(refusal) = self.life.refuse_fields(&parsed.object, &parsed.fields) {
+                return refusal;
+            }
+        }
         let table = if tooling {
             self.tables.tooling.get(&parsed.object)
         } else {
             self.tables.data.get(&parsed.object)
         };
         let Some(table) = table else {
-            return self.answer(
+            return (
                 StatusCode::BAD_REQUEST,
                 error_body(
                     "INVALID_TYPE",
@@ -397,14 +431,20 @@ impl FakeRest {
             .filter(|r| r.get("_finishAfterReads").is_some())
             .filter_map(|r| r["Id"].as_str().map(str::to_string))
             .collect();
-        if let Some((field, descending)) = &parsed.order_by {
+        if !parsed.order_by.is_empty() {
             rows.sort_by(|a, b| {
-                let ordering = compare(&lookup(a, field), &lookup(b, field));
-                if *descending {
-                    ordering.reverse()
-                } else {
-                    ordering
+                for (field, descending) in &parsed.order_by {
+                    let ordering = compare(&lookup(a, field), &lookup(b, field));
+                    let ordering = if *descending {
+                        ordering.reverse()
+                    } else {
+                        ordering
+                    };
+                    if ordering.is_ne() {
+                        return ordering;
+                    }
                 }
+                std::cmp::Ordering::Equal
             });
         }
         if let Some(limit) = parsed.limit {
@@ -412,7 +452,7 @@ impl FakeRest {
         }
         let total = rows.len() as u64;
         if parsed.count {
-            return self.answer(
+            return (
                 StatusCode::OK,
                 json!({"totalSize": total, "done": true, "records": []}),
             );
@@ -438,19 +478,30 @@ impl FakeRest {
                 }
             }
         }
-        self.page(version, tooling, records, total)
+        self.page_value(version, tooling, records, total)
     }
 
     fn page(
         &mut self,
         version: &str,
         tooling: bool,
-        mut records: Vec<Value>,
+        records: Vec<Value>,
         total: u64,
     ) -> Response<Full<Bytes>> {
+        let (status, body) = self.page_value(version, tooling, records, total);
+        self.answer(status, body)
+    }
+
+    fn page_value(
+        &mut self,
+        version: &str,
+        tooling: bool,
+        mut records: Vec<Value>,
+        total: u64,
+    ) -> (StatusCode, Value) {
         let size = self.page_size.max(1);
         if records.len() <= size {
-            return self.answer(
+            return (
                 StatusCode::OK,
                 json!({"totalSize": total, "done": true, "records": records}),
             );
@@ -461,7 +512,7 @@ impl FakeRest {
         let base = if tooling { "tooling/query" } else { "query" };
         let next = format!("/services/data/v{version}/{base}/{locator}");
         self.cursors.insert(next.clone(), (rest, total));
-        self.answer(
+        (
             StatusCode::OK,
             json!({"totalSize": total, "done": false, "nextRecordsUrl": next, "records": records}),
         )
@@ -1030,8 +1081,22 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
             .partial_cmp(&y.as_f64())
             .unwrap_or(Ordering::Equal),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        // Datetimes (stored `2026-12-07T10:00:00.000+0000`, literals `2026-12-07T10:00:00Z`)
+        // compare as instants at second precision, as SOQL compares them (FACTS.md "REST API").
+        (Value::String(x), Value::String(y)) => match (datetime_secs(x), datetime_secs(y)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => x.cmp(y),
+        },
         _ => text(a).cmp(&text(b)),
     }
+}
+
+/// A Salesforce datetime in whole seconds, if the text is one.
+pub fn datetime_secs(value: &str) -> Option<i64> {
+    if value.len() < 20 || value.as_bytes().get(10) != Some(&b'T') {
+        return None;
+    }
+    sfhooks::pipeline::time::parse_datetime(value)
 }
 
 fn text(v: &Value) -> String {
@@ -1048,7 +1113,7 @@ struct Soql {
     count: bool,
     object: String,
     conditions: Vec<Condition>,
-    order_by: Option<(String, bool)>,
+    order_by: Vec<(String, bool)>,
     limit: Option<usize>,
 }
 
@@ -1222,20 +1287,28 @@ impl Soql {
                 break;
             }
         }
-        let mut order_by = None;
+        let mut order_by = Vec::new();
         if word(tokens.get(p), "ORDER") && word(tokens.get(p + 1), "BY") {
-            let Some(Token::Word(field)) = tokens.get(p + 2) else {
-                return Err("ORDER BY without a field".into());
-            };
-            p += 3;
-            let mut descending = false;
-            if word(tokens.get(p), "DESC") {
-                descending = true;
+            p += 2;
+            loop {
+                let Some(Token::Word(field)) = tokens.get(p) else {
+                    return Err("ORDER BY without a field".into());
+                };
                 p += 1;
-            } else if word(tokens.get(p), "ASC") {
-                p += 1;
+                let mut descending = false;
+                if word(tokens.get(p), "DESC") {
+                    descending = true;
+                    p += 1;
+                } else if word(tokens.get(p), "ASC") {
+                    p += 1;
+                }
+                order_by.push((field.clone(), descending));
+                if tokens.get(p) == Some(&Token::Sym(",".into())) {
+                    p += 1;
+                    continue;
+                }
+                break;
             }
-            order_by = Some((field.clone(), descending));
         }
         let mut limit = None;
         if word(tokens.get(p), "LIMIT") {

@@ -2,9 +2,11 @@
 #![allow(dead_code)]
 
 pub mod fake_org;
+pub mod fake_records;
 pub mod fake_rest;
 pub mod fake_status;
 pub mod nats;
+pub mod poll_receiver;
 pub mod receiver;
 
 use std::path::Path;
