@@ -18,18 +18,27 @@
 //! and acknowledges it with `duplicate: true` (NATS docs, "JetStream Model Deep Dive", Message
 //! Deduplication): that is what makes N publishers of the same delivery store it once. A publish
 //! counts only once its acknowledgement arrives; [`Publisher`] never reports success before.
-use std::borrow::Cow;
-use std::fmt::Write as _;
+//!
+//! The parts: `stream_errors` (every error type), `subject_ids` (subject tokens and message ids)
+//! and `durations` (the duplicate window's units). The publisher lives here.
 use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishErrorKind, stream::StorageType};
 use async_nats::{ConnectOptions, HeaderMap};
 use bytes::Bytes;
-use sha2::{Digest as _, Sha256};
 
 use crate::redacted::Redacted;
-use crate::webhook::{Envelope, OrgId};
+use crate::webhook::Envelope;
+
+mod durations;
+mod stream_errors;
+mod subject_ids;
+
+pub use durations::{human, parse_duration};
+pub use stream_errors::{NatsConfigError, NatsConnectError, PublishError, StreamError};
+pub use subject_ids::{body_id, subject_token};
+use subject_ids::{covers, org_token};
 
 /// Subject prefix of whole deliveries.
 pub const DELIVERIES_PREFIX: &str = "sfhooks.deliveries";
@@ -214,144 +223,6 @@ pub struct EventsStored {
     pub new: usize,
     /// Events JetStream already had.
     pub duplicates: usize,
-}
-
-/// A bad `--forward-to nats://...` setting (exit 2).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NatsConfigError {
-    /// Not a usable URL.
-    #[error("--forward-to {url:?} is not a NATS URL: {reason} (write nats://HOST:PORT or tls://HOST:PORT)")]
-    Url {
-        /// The URL, credentials removed.
-        url: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A URL with a user or password.
-    #[error("--forward-to {url:?} carries credentials, which would show in process lists and logs: pass --nats-creds FILE, or --nats-user with $SFHOOKS_NATS_PASSWORD, or $SFHOOKS_NATS_TOKEN")]
-    CredentialsInUrl {
-        /// The URL, credentials removed.
-        url: String,
-    },
-    /// The credentials file cannot be used.
-    #[error("cannot use NATS credentials file {path}: {reason}")]
-    CredsFile {
-        /// The file.
-        path: String,
-        /// Why (never its content).
-        reason: String,
-    },
-}
-
-/// Connecting to NATS failed at start-up (exit 1, or 3 for an authentication failure).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum NatsConnectError {
-    /// The server refused the credentials.
-    #[error("NATS at {url} refused the credentials: {reason}")]
-    Auth {
-        /// The server.
-        url: String,
-        /// The server's or client's reason.
-        reason: String,
-    },
-    /// The server could not be reached.
-    #[error("NATS at {url} is unreachable: {reason}")]
-    Unreachable {
-        /// The server.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// A bad setting.
-    #[error(transparent)]
-    Config(#[from] NatsConfigError),
-}
-
-/// The stream cannot be used (exit 2 for a refused setting, 1 for a server failure).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StreamError {
-    /// The window would let a replay inside the tolerance be stored twice.
-    #[error("stream {stream}: duplicate window {window} is shorter than the signature tolerance {tolerance}: a delivery retried or replayed after {window} would be stored twice; use a window of at least {tolerance} (sfhooks' default is 24h, the sender's retry horizon)")]
-    WindowShorterThanTolerance {
-        /// The stream.
-        stream: String,
-        /// The window.
-        window: String,
-        /// The tolerance.
-        tolerance: String,
-    },
-    /// JetStream refuses a duplicate window longer than the max age.
-    #[error("stream {stream}: duplicate window {window} is longer than the stream's max age {max_age}, which JetStream refuses: shorten the window or lengthen --nats-max-age")]
-    WindowLongerThanMaxAge {
-        /// The stream.
-        stream: String,
-        /// The window.
-        window: String,
-        /// The max age.
-        max_age: String,
-    },
-    /// An existing stream does not capture the subjects published to.
-    #[error("stream {stream} does not capture {missing}: add the subject to the stream, or name another stream")]
-    SubjectsMissing {
-        /// The stream.
-        stream: String,
-        /// The subjects not covered.
-        missing: String,
-    },
-    /// An existing stream keeps messages in memory only.
-    #[error("stream {stream} uses memory storage: a server restart would lose deliveries already answered 2xx; use a file-storage stream")]
-    MemoryStorage {
-        /// The stream.
-        stream: String,
-    },
-    /// JetStream answered with an error or not at all.
-    #[error("stream {stream}: {reason}")]
-    Server {
-        /// The stream.
-        stream: String,
-        /// The server's answer.
-        reason: String,
-    },
-}
-
-impl StreamError {
-    /// True when the stream's or the flags' settings are at fault (exit 2) rather than the server.
-    pub fn is_setting(&self) -> bool {
-        !matches!(self, StreamError::Server { .. })
-    }
-}
-
-/// A publish that was not acknowledged: the sender must retry (503).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PublishError {
-    /// The client is not connected right now (it keeps reconnecting in the background).
-    #[error("NATS at {url} is unreachable (reconnecting)")]
-    Disconnected {
-        /// The server.
-        url: String,
-    },
-    /// No acknowledgement in time.
-    #[error("JetStream did not acknowledge within {after}")]
-    TimedOut {
-        /// The timeout.
-        after: String,
-    },
-    /// No stream captures the subject.
-    #[error("no JetStream stream captures {subject}: create one (--nats-stream NAME does)")]
-    NoStream {
-        /// The subject.
-        subject: String,
-    },
-    /// Anything else the client or server reported.
-    #[error("publishing to JetStream failed: {reason}")]
-    Failed {
-        /// Why.
-        reason: String,
-    },
 }
 
 /// What the connection did, for the caller to log.
@@ -691,208 +562,5 @@ fn common_headers(org_id: &str, webhook_id: &str, timestamp: Option<i64>) -> Hea
     headers
 }
 
-/// The org id as a subject token: its 18-character form when valid, else escaped as sent.
-fn org_token(org_id: &str) -> Cow<'_, str> {
-    match OrgId::parse(org_id) {
-        Ok(org) => Cow::Owned(org.to_18()),
-        Err(_) => subject_token(org_id),
-    }
-}
-
-/// A value as one subject token: letters, digits, `_` and `-` are kept, every other byte becomes
-/// `%HH` (so `.`, `*`, `>` and spaces, which NATS gives meaning to, cannot split or widen a
-/// subject); an empty value becomes `%`.
-pub fn subject_token(value: &str) -> Cow<'_, str> {
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-    if !value.is_empty() && value.bytes().all(plain) {
-        return Cow::Borrowed(value);
-    }
-    if value.is_empty() {
-        return Cow::Borrowed("%");
-    }
-    let mut out = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        if plain(b) {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// The id of an Open Connectors delivery, which has no `webhook-id`: `sha256-<hex>` of the body.
-/// The sender's retries resend identical bytes, so they share it.
-pub fn body_id(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let mut id = String::with_capacity(7 + 64);
-    id.push_str("sha256-");
-    for b in digest {
-        let _ = write!(id, "{b:02x}");
-    }
-    id
-}
-
-/// Whether a stream subject (with `*` and `>` wildcards) captures every subject `wanted` does.
-fn covers(have: &str, wanted: &str) -> bool {
-    let mut have = have.split('.');
-    let mut wanted = wanted.split('.');
-    loop {
-        match (have.next(), wanted.next()) {
-            (Some(">"), Some(_)) => return true,
-            (Some("*"), Some(w)) if w != ">" => {}
-            (Some(h), Some(w)) if h == w => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
-}
-
-/// `24h`, `5m`, `300s`: the largest whole unit.
-pub fn human(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs > 0 && secs.is_multiple_of(3600) {
-        format!("{}h", secs / 3600)
-    } else if secs > 0 && secs.is_multiple_of(60) {
-        format!("{}m", secs / 60)
-    } else if d.subsec_millis() == 0 {
-        format!("{secs}s")
-    } else {
-        format!("{}ms", d.as_millis())
-    }
-}
-
-/// Parses `90`, `90s`, `15m`, `24h` or `7d` (seconds when no unit is given).
-pub fn parse_duration(value: &str) -> Result<Duration, String> {
-    let value = value.trim();
-    let (digits, unit) = value
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((value, ""), |i| value.split_at(i));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{value:?} is not a duration: write 90s, 15m, 24h or 7d"))?;
-    let secs = match unit {
-        "" | "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        "d" => n.checked_mul(86_400),
-        _ => None,
-    }
-    .ok_or_else(|| format!("{value:?} is not a duration: write 90s, 15m, 24h or 7d"))?;
-    Ok(Duration::from_secs(secs))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_without_credentials_only() {
-        assert_eq!(
-            NatsUrl::parse("nats://127.0.0.1:4222").unwrap().as_str(),
-            "nats://127.0.0.1:4222"
-        );
-        assert_eq!(
-            NatsUrl::parse("tls://nats.example.com").unwrap().as_str(),
-            "tls://nats.example.com:4222"
-        );
-        let err = NatsUrl::parse("nats://alice:hunter2@127.0.0.1:4222").unwrap_err();
-        let text = err.to_string();
-        assert!(matches!(err, NatsConfigError::CredentialsInUrl { .. }));
-        assert!(
-            !text.contains("hunter2") && !text.contains("alice"),
-            "{text}"
-        );
-        assert!(text.contains("$SFHOOKS_NATS_PASSWORD"), "{text}");
-        let err = NatsUrl::parse("nats://s3cr3t-token@127.0.0.1").unwrap_err();
-        assert!(!err.to_string().contains("s3cr3t"), "{err}");
-        assert!(NatsUrl::parse("http://127.0.0.1:4222").is_err());
-        assert!(!NatsUrl::parse("nats//x:pw@host")
-            .unwrap_err()
-            .to_string()
-            .contains("pw"));
-    }
-
-    #[test]
-    fn tokens_cannot_split_or_widen_a_subject() {
-        assert_eq!(subject_token("acme__Order__c"), "acme__Order__c");
-        assert_eq!(subject_token("a.b"), "a%2Eb");
-        assert_eq!(subject_token("*"), "%2A");
-        assert_eq!(subject_token(">"), "%3E");
-        assert_eq!(subject_token("a b"), "a%20b");
-        assert_eq!(subject_token("%"), "%25");
-        assert_eq!(subject_token(""), "%");
-        assert_eq!(org_token("00D000000000001"), "00D000000000001EAA");
-        assert_eq!(org_token("00D000000000001EAA"), "00D000000000001EAA");
-        assert_eq!(org_token("not.an.org"), "not%2Ean%2Eorg");
-    }
-
-    #[test]
-    fn the_body_id_is_the_sha256_of_the_body() {
-        assert_eq!(
-            body_id(b""),
-            "sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_ne!(body_id(b"a"), body_id(b"b"));
-    }
-
-    #[test]
-    fn windows_are_checked_against_the_tolerance_and_the_max_age() {
-        let spec = |window: u64, max_age: u64| StreamSpec {
-            name: "S".into(),
-            duplicate_window: Duration::from_secs(window),
-            max_age: Duration::from_secs(max_age),
-            tolerance: Duration::from_secs(300),
-            per_event: false,
-        };
-        assert!(spec(86_400, 0).check().is_ok());
-        assert!(spec(300, 300).check().is_ok());
-        let err = spec(120, 0).check().unwrap_err();
-        assert_eq!(err.to_string().split(':').next(), Some("stream S"));
-        assert!(
-            err.to_string()
-                .contains("duplicate window 2m is shorter than the signature tolerance 5m"),
-            "{err}"
-        );
-        assert!(err.is_setting());
-        let err = spec(86_400, 3600).check().unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("longer than the stream's max age 1h, which JetStream refuses"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn stream_subjects_cover_with_wildcards() {
-        assert!(covers("sfhooks.deliveries.>", "sfhooks.deliveries.>"));
-        assert!(covers("sfhooks.>", "sfhooks.events.>"));
-        assert!(covers(">", "sfhooks.events.>"));
-        assert!(!covers("sfhooks.deliveries.*", "sfhooks.deliveries.>"));
-        assert!(!covers("sfhooks.events.>", "sfhooks.deliveries.>"));
-    }
-
-    #[test]
-    fn durations_parse_and_print() {
-        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
-        assert!(parse_duration("1w").is_err());
-        assert!(parse_duration("").is_err());
-        assert_eq!(human(Duration::from_secs(86_400)), "24h");
-        assert_eq!(human(Duration::from_secs(90)), "90s");
-        assert_eq!(human(Duration::from_millis(1500)), "1500ms");
-    }
-
-    #[test]
-    fn auth_debug_never_shows_the_secret() {
-        let auth = NatsAuth::UserPassword {
-            user: "svc".into(),
-            password: Redacted::new("hunter2".into()),
-        };
-        assert!(!format!("{auth:?}").contains("hunter2"));
-        let auth = NatsAuth::Token(Redacted::new("tok3n".into()));
-        assert!(!format!("{auth:?}").contains("tok3n"));
-    }
-}
+mod tests;
