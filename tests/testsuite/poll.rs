@@ -48,6 +48,11 @@ fn setup() -> Poll {
 
 impl Poll {
     fn cmd(&self, extra: &[&str]) -> std::process::Command {
+        self.cmd_at(&self.org.url(), extra)
+    }
+
+    /// `sfhooks poll` against the org at `instance_url`, with this test's receiver and state.
+    fn cmd_at(&self, instance_url: &str, extra: &[&str]) -> std::process::Command {
         let mut cmd = sfhooks(self.dir.path());
         cmd.args([
             "poll",
@@ -62,7 +67,7 @@ impl Poll {
             "--access-token",
             fake_org::ACCESS_TOKEN,
             "--instance-url",
-            &self.org.url(),
+            instance_url,
         ])
         .args(["--state", "poll.db", "--retry-delay", "0s"])
         .args(extra);
@@ -95,6 +100,12 @@ impl Poll {
 
 fn ok(out: &Output) {
     assert_eq!(code(out), 0, "{}{}", stdout(out), stderr(out));
+}
+
+/// Exit 2 with a sentence that says `want`.
+fn refused(out: &Output, want: &str) {
+    assert_eq!(code(out), 2, "{}", stderr(out));
+    assert!(stderr(out).contains(want), "{}", stderr(out));
 }
 
 fn contact(p: &Poll, name: &str) -> String {
@@ -533,12 +544,7 @@ fn bad_input_is_exit_2_with_a_sentence() {
     )
     .unwrap();
     let out = p.once(&[]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("Contact.Secret__c (in objects_config.Contact.fields)"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "Contact.Secret__c (in objects_config.Contact.fields)");
     p.org.with_rest(|r| r.hide_field("Contact", "Phone"));
     std::fs::write(
         p.dir.path().join("sfhooks.toml"),
@@ -546,24 +552,14 @@ fn bad_input_is_exit_2_with_a_sentence() {
     )
     .unwrap();
     let out = p.once(&[]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("field-level security"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "field-level security");
     std::fs::write(
         p.dir.path().join("sfhooks.toml"),
         "[[poll.orgs]]\nname = \"a\"\nsfdx_auth_url_file = \"x\"\n[[poll.orgs]]\nname = \"a\"\nsfdx_auth_url_file = \"y\"\n",
     )
     .unwrap();
     let out = p.once(&[]);
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("two [[poll.orgs]] are named \"a\""),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "two [[poll.orgs]] are named \"a\"");
 }
 
 #[test]
@@ -584,21 +580,21 @@ fn a_state_in_use_or_made_for_another_org_is_refused() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let lock = p.dir.path().join("poll.db.lock");
-    let mut refused = None;
+    let mut in_use = None;
     for _ in 0..400 {
         let out = p.once(&[]);
         if code(&out) == 2 {
-            refused = Some(stderr(&out));
+            in_use = Some(stderr(&out));
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     running.kill().unwrap();
     running.wait().unwrap();
-    let refused = refused.expect("the second poller was refused");
+    let message = in_use.expect("the second poller was refused");
     assert!(
-        refused.contains("is in use by another sfhooks poll"),
-        "{refused}"
+        message.contains("is in use by another sfhooks poll"),
+        "{message}"
     );
     assert!(lock.exists());
 
@@ -611,30 +607,8 @@ fn a_state_in_use_or_made_for_another_org_is_refused() {
             json!({"Id": "00Dother0000001AAA", "Name": "Other"}),
         );
     });
-    let mut cmd = sfhooks(p.dir.path());
-    cmd.args([
-        "poll",
-        "--once",
-        "--objects",
-        "Contact",
-        "--allow-insecure-http",
-        "--secret-file",
-        "secret.txt",
-    ])
-    .args(["--callback-url", &p.rx.url(), "--state", "poll.db"])
-    .args([
-        "--access-token",
-        fake_org::ACCESS_TOKEN,
-        "--instance-url",
-        &other.url(),
-    ]);
-    let out = run(&mut cmd);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("belongs to another configuration"),
-        "{}",
-        stderr(&out)
-    );
+    let out = run(&mut p.cmd_at(&other.url(), &["--once"]));
+    refused(&out, "belongs to another configuration");
 }
 
 #[test]
@@ -691,12 +665,7 @@ fn status_json_dead_deliveries_and_replay() {
     assert_eq!(p.rx.delivered()[0].id, p.rx.verified()[0].0);
     assert_eq!(code(&status(&[])), 0);
     let out = run(sfhooks(p.dir.path()).args(["poll", "status", "--state", "missing.db"]));
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("there is no poll state at missing.db"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "there is no poll state at missing.db");
 }
 
 #[test]
@@ -825,19 +794,9 @@ fn instance_json_picks_the_mode_and_each_refuses_the_other() {
     let out = run(sfhooks(p.dir.path())
         .args(["poll", "--once", "--allow-insecure-http", "--instance"])
         .arg(&webhooks));
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("run `sfhooks generate`"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "run `sfhooks generate`");
     let out = run(sfhooks(p.dir.path())
         .args(["generate", "--allow-insecure-http", "--instance"])
         .arg(&polling));
-    assert_eq!(code(&out), 2);
-    assert!(
-        stderr(&out).contains("run `sfhooks poll`"),
-        "{}",
-        stderr(&out)
-    );
+    refused(&out, "run `sfhooks poll`");
 }
