@@ -13,20 +13,19 @@
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+mod deletes;
+mod rows;
 
-use super::classify::{classify, Row};
-use super::clock::{local_now_ms, ms, parse_ms, OrgClock};
+use serde_json::Value;
+
+use super::clock::{local_now_ms, ms, OrgClock};
 use super::deliver::{attempt, RetryRules, Signing};
-use super::event::{build_delivery, change_event, gap_event};
 use super::fetch::{self, SubAnswer, SubGet, COMPOSITE_QUERIES, COMPOSITE_SUBREQUESTS};
 use super::soql::{changes_query, select_fields, split_fields};
-use super::store::{Batch, Cursor, Known, Outcome, Store, StoreError};
+use super::store::{Cursor, Outcome, Store, StoreError};
 use super::Note;
 use crate::config::{Events, ObjectConfig};
 use crate::salesforce::rest::{AnswerMeta, RestClient, RestError};
-use crate::webhook::envelope::{Event, GapReason};
-use crate::webhook::EventType;
 
 /// The deleted resource wants more than a minute between start and end and drops seconds
 /// (FACTS.md): windows of deletes are at least two minutes wide.
@@ -454,7 +453,7 @@ fn poll_with(ctx: &mut Ctx<'_, '_>, store: &mut Store, client: &RestClient) -> R
         }
         let org_id = ctx.rt.org_id.clone().unwrap_or_default();
         if !window.parts.is_empty() {
-            let counts = changes(ctx, store, client, plan, window, firsts, &org_id)?;
+            let counts = rows::changes(ctx, store, client, plan, window, firsts, &org_id)?;
             ctx.note(Note::Window {
                 org: ctx.job.name.clone(),
                 object: plan.object.clone(),
@@ -465,7 +464,7 @@ fn poll_with(ctx: &mut Ctx<'_, '_>, store: &mut Store, client: &RestClient) -> R
             });
         }
         if let (Some(del_start), Some(answer)) = (window.del_start, deletes) {
-            deletions(ctx, store, plan, del_start, window.end, answer, &org_id)?;
+            deletes::deletions(ctx, store, plan, del_start, window.end, answer, &org_id)?;
         }
     }
     Ok(())
@@ -518,372 +517,6 @@ fn cursor_for(
     };
     store.set_cursor(&ctx.job.name, object, cursor)?;
     Ok(cursor)
-}
-
-/// The record as the event carries it: with `fields`, `Id` and those fields (nulls kept); else
-/// every populated field, as the Apex's `getPopulatedFieldsAsMap`.
-fn record_of(plan: &Plan, fields: &Map<String, Value>) -> Map<String, Value> {
-    match &plan.fields {
-        Some(list) => {
-            let mut out = Map::new();
-            if let Some(id) = fields.get("Id") {
-                out.insert("Id".into(), id.clone());
-            }
-            for name in list {
-                let value = fields
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map_or(Value::Null, |(_, v)| v.clone());
-                out.insert(name.clone(), value);
-            }
-            out
-        }
-        None => fields
-            .iter()
-            .filter(|(k, v)| !v.is_null() && *k != "attributes")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    }
-}
-
-fn enabled(events: &Events, kind: EventType) -> bool {
-    match kind {
-        EventType::Created => events.created,
-        EventType::Updated => events.updated,
-        EventType::Deleted => events.deleted,
-        EventType::Undeleted => events.undeleted,
-        _ => true,
-    }
-}
-
-/// Reads the changes of a window (every page of every part) and commits them batch by batch.
-/// Returns (rows read, events built).
-fn changes(
-    ctx: &mut Ctx<'_, '_>,
-    store: &mut Store,
-    client: &RestClient,
-    plan: &Plan,
-    window: &Window,
-    firsts: Vec<SubAnswer>,
-    org_id: &str,
-) -> Result<(usize, usize), Failure> {
-    let mut pages = Vec::with_capacity(firsts.len());
-    for first in firsts {
-        match first {
-            SubAnswer::Ok(body) => pages.push(fetch::page_of(body).map_err(Failure::Other)?),
-            SubAnswer::Failed {
-                status,
-                error_code,
-                message,
-            } => {
-                let text = format!(
-                    "the changes query of {} failed: HTTP {status} {error_code}: {message}",
-                    plan.object
-                );
-                if error_code == "INVALID_FIELD" || error_code == "INVALID_TYPE" {
-                    return Err(Failure::Config(format!("org {:?}: {text}", ctx.job.name)));
-                }
-                if error_code == "INVALID_SESSION_ID" {
-                    return Err(Failure::Auth(text));
-                }
-                if error_code == "REQUEST_LIMIT_EXCEEDED" {
-                    return Err(Failure::Budget);
-                }
-                let _ = store.note_object_error(&ctx.job.name, &plan.object, Some(&text));
-                return Err(Failure::Other(text));
-            }
-        }
-    }
-    if pages.len() > 1 {
-        // A split field list: read every part whole and join the rows on Id and SystemModstamp.
-        let mut parts: Vec<Vec<Value>> = Vec::new();
-        for page in pages {
-            let mut rows = page.records;
-            let mut next = page.next;
-            while let Some(url) = next {
-                let (p, meta) = fetch::next_page(client, &url).map_err(rest_failure)?;
-                ctx.meta(&meta)?;
-                rows.extend(p.records);
-                next = p.next;
-            }
-            parts.push(rows);
-        }
-        let rows = join_parts(parts);
-        let n = rows.len();
-        let events = commit_rows(ctx, store, plan, window, rows, window.end, org_id)?;
-        return Ok((n, events));
-    }
-    let mut page = pages.pop().expect("one part");
-    let (mut rows_read, mut events) = (0, 0);
-    let mut carry: Vec<Value> = Vec::new();
-    loop {
-        rows_read += page.records.len();
-        let mut rows = std::mem::take(&mut carry);
-        rows.extend(page.records);
-        match page.next.take() {
-            None => {
-                events += commit_rows(ctx, store, plan, window, rows, window.end, org_id)?;
-                return Ok((rows_read, events));
-            }
-            Some(url) => {
-                let last = rows.last().map(stamp_of).unwrap_or(window.start);
-                let cut = rows.partition_point(|r| stamp_of(r) < last);
-                carry = rows.split_off(cut);
-                if !rows.is_empty() {
-                    events += commit_rows(ctx, store, plan, window, rows, last, org_id)?;
-                }
-                if ctx.stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    // SIGTERM: what is committed stays; the next run resumes at this cursor.
-                    return Ok((rows_read, events));
-                }
-                let (p, meta) = fetch::next_page(client, &url).map_err(rest_failure)?;
-                ctx.meta(&meta)?;
-                page = p;
-            }
-        }
-    }
-}
-
-fn stamp_of(row: &Value) -> i64 {
-    row.get("SystemModstamp")
-        .and_then(Value::as_str)
-        .and_then(parse_ms)
-        .unwrap_or(0)
-}
-
-/// The rows present in every part with the same stamp, their fields merged (a row missing from
-/// a later part changed between the queries; the next window reads its newer version).
-fn join_parts(parts: Vec<Vec<Value>>) -> Vec<Value> {
-    let mut iter = parts.into_iter();
-    let Some(first) = iter.next() else {
-        return Vec::new();
-    };
-    let mut rows: Vec<Value> = first;
-    for part in iter {
-        let mut by_id: std::collections::HashMap<String, Value> = part
-            .into_iter()
-            .filter_map(|r| Some((r.get("Id")?.as_str()?.to_string(), r)))
-            .collect();
-        rows.retain_mut(|row| {
-            let id = row
-                .get("Id")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            match by_id.remove(&id) {
-                Some(other) if stamp_of(&other) == stamp_of(row) => {
-                    if let (Some(a), Value::Object(b)) = (row.as_object_mut(), other) {
-                        a.extend(b);
-                    }
-                    true
-                }
-                _ => false,
-            }
-        });
-    }
-    rows
-}
-
-/// Classifies rows and commits their events, memories and the cursor in one transaction.
-fn commit_rows(
-    ctx: &mut Ctx<'_, '_>,
-    store: &mut Store,
-    plan: &Plan,
-    window: &Window,
-    rows: Vec<Value>,
-    cursor_to: i64,
-    org_id: &str,
-) -> Result<usize, Failure> {
-    let org = ctx.job.name.as_str();
-    let now = local_now_ms();
-    let batch = store.batch()?;
-    let mut events: Vec<Event> = Vec::new();
-    for row in rows {
-        let Value::Object(mut fields) = row else {
-            continue;
-        };
-        fields.remove("attributes");
-        let Some(id) = fields.get("Id").and_then(Value::as_str).map(str::to_string) else {
-            continue;
-        };
-        let stamp = fields
-            .get("SystemModstamp")
-            .and_then(Value::as_str)
-            .and_then(parse_ms)
-            .unwrap_or(0);
-        let created = fields
-            .get("CreatedDate")
-            .and_then(Value::as_str)
-            .and_then(parse_ms);
-        let known = batch.known(org, &plan.object, &id)?;
-        let verdict = classify(
-            known.as_ref(),
-            Row {
-                stamp,
-                created,
-                fields: &fields,
-            },
-            window.start,
-            plan.watched.as_deref(),
-        );
-        if let Some(remember) = &verdict.remember {
-            batch.remember(org, &plan.object, &id, remember, now)?;
-        }
-        if let Some((kind, changed)) = verdict.event {
-            if enabled(&ctx.job.events, kind) {
-                events.push(change_event(
-                    org_id,
-                    &plan.object,
-                    &id,
-                    stamp,
-                    kind,
-                    changed,
-                    record_of(plan, &fields),
-                ));
-            }
-        }
-    }
-    let count = events.len();
-    enqueue_all(&batch, ctx, &plan.object, events, window.end, org_id, now)?;
-    batch.advance_changes(org, &plan.object, cursor_to, now)?;
-    batch.commit()?;
-    Ok(count)
-}
-
-fn enqueue_all(
-    batch: &Batch<'_>,
-    ctx: &Ctx<'_, '_>,
-    object: &str,
-    events: Vec<Event>,
-    timestamp: i64,
-    org_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
-        let chunk: Vec<Event> = events.by_ref().take(ctx.settings.max_events).collect();
-        let built = build_delivery(org_id, chunk, timestamp);
-        batch.enqueue(
-            &ctx.job.name,
-            object,
-            &built.webhook_id,
-            &built.body,
-            built.events,
-            now,
-        )?;
-    }
-    Ok(())
-}
-
-/// Handles a `deleted` answer: DELETED events for deletions not seen before, or a GAP event
-/// when the org's delete log no longer reaches back to the window's start.
-fn deletions(
-    ctx: &mut Ctx<'_, '_>,
-    store: &mut Store,
-    plan: &Plan,
-    start: i64,
-    end: i64,
-    answer: SubAnswer,
-    org_id: &str,
-) -> Result<(), Failure> {
-    let org = ctx.job.name.clone();
-    let now = local_now_ms();
-    match answer {
-        SubAnswer::Ok(body) => {
-            let deleted = fetch::deleted_of(&body);
-            let batch = store.batch()?;
-            let mut events = Vec::new();
-            for (id, date) in &deleted.records {
-                let known = batch.known(&org, &plan.object, id)?;
-                let seen = known.as_ref().is_some_and(|k| match k.deleted_at {
-                    Some(at) => at == *date,
-                    // A live version newer than this deletion: it was undeleted since.
-                    None => k.stamp >= *date,
-                });
-                if seen {
-                    continue;
-                }
-                let remember = Known {
-                    stamp: known.as_ref().map_or(*date, |k| k.stamp.max(*date)),
-                    deleted_at: Some(*date),
-                    digests: known.map(|k| k.digests).unwrap_or_default(),
-                };
-                batch.remember(&org, &plan.object, id, &remember, now)?;
-                let mut record = Map::new();
-                record.insert("Id".into(), Value::from(id.as_str()));
-                events.push(change_event(
-                    org_id,
-                    &plan.object,
-                    id,
-                    *date,
-                    EventType::Deleted,
-                    None,
-                    record,
-                ));
-            }
-            events.sort_by(|a, b| {
-                (&a.occurred_at, &a.object_id).cmp(&(&b.occurred_at, &b.object_id))
-            });
-            enqueue_all(&batch, ctx, &plan.object, events, end, org_id, now)?;
-            let covered = deleted.latest_covered.unwrap_or(end).min(end);
-            batch.advance_deletes(&org, &plan.object, covered, None)?;
-            batch.commit()?;
-            Ok(())
-        }
-        SubAnswer::Failed { error_code, .. } if error_code == "INVALID_REPLICATION_DATE" => {
-            // The refusal does not say where the log now starts; it started before the org's
-            // clock of this answer, so the lost span ends at that minute's end and the next
-            // window starts there (one purge, one GAP).
-            let org_now = ctx.rt.clock.map_or(end, |c| c.now());
-            let to = (org_now.div_euclid(60_000) + 1) * 60_000;
-            let batch = store.batch()?;
-            let gap = gap_event(
-                org_id,
-                &plan.object,
-                start,
-                to,
-                GapReason::DeleteLogPurged,
-                end,
-            );
-            enqueue_all(&batch, ctx, &plan.object, vec![gap], end, org_id, now)?;
-            batch.advance_deletes(&org, &plan.object, to, Some(to))?;
-            batch.commit()?;
-            let message = format!(
-                "deletions of {} in org {org:?} since {} are lost: the org's delete log was purged \
-                 (INVALID_REPLICATION_DATE); a GAP event was sent; resync with `sfhooks poll \
-                 --backfill {} --org {org} --object {}` and compare the receiver's records",
-                plan.object,
-                super::clock::format_ms(start),
-                super::clock::soql_literal(start),
-                plan.object
-            );
-            let _ = store.note_object_error(&org, &plan.object, Some(&message));
-            ctx.note(Note::Gap {
-                org,
-                object: plan.object.clone(),
-                from: start,
-                to,
-                message,
-            });
-            Ok(())
-        }
-        SubAnswer::Failed {
-            status,
-            error_code,
-            message,
-        } => {
-            if error_code == "INVALID_SESSION_ID" {
-                return Err(Failure::Auth(message));
-            }
-            if error_code == "REQUEST_LIMIT_EXCEEDED" {
-                return Err(Failure::Budget);
-            }
-            Err(Failure::Other(format!(
-                "the deleted records of {} could not be read: HTTP {status} {error_code}: {message}",
-                plan.object
-            )))
-        }
-    }
 }
 
 /// Delivers what is due, oldest first; stops at the first failure so nothing newer overtakes a
