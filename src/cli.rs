@@ -11,7 +11,9 @@ use sfhooks::scheme::SignatureScheme;
 
 use sfhooks::redacted::Redacted;
 
+mod nats;
 mod poll;
+pub use nats::{is_nats_url, NatsArgs};
 pub use poll::{PollAction, PollArgs, PollReplayArgs, PollRunArgs, PollStatusArgs, StateArgs};
 
 /// Signed, reliable outbound webhooks for Salesforce.
@@ -159,6 +161,7 @@ impl InputArgs {
             prefix: self.prefix.clone(),
             signature_scheme: self.signature_scheme,
             allow_insecure_http: self.allow_insecure_http,
+            callback_url_optional: false,
         }
     }
 }
@@ -402,32 +405,9 @@ pub struct ListenArgs {
     /// acknowledged it; 503 with Retry-After while it cannot).
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
-    /// NATS credentials file (user JWT and NKey seed), for --forward-to nats://.
-    #[arg(long, value_name = "FILE", conflicts_with = "nats_user")]
-    pub nats_creds: Option<PathBuf>,
-    /// NATS user, for --forward-to nats://; the password is read from $SFHOOKS_NATS_PASSWORD.
-    /// (A token instead: set $SFHOOKS_NATS_TOKEN.)
-    #[arg(long, value_name = "USER")]
-    pub nats_user: Option<String>,
-    /// JetStream stream to create at start-up, or to check when it exists: file storage,
-    /// subjects sfhooks.deliveries.> and sfhooks.events.>, and --nats-duplicate-window.
-    #[arg(long, value_name = "NAME")]
-    pub nats_stream: Option<String>,
-    /// How long the stream created by --nats-stream dedupes ids: it must cover the sender's
-    /// retry horizon, and may not be shorter than --tolerance (90s, 15m, 24h, 7d).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = sfhooks::forward::jetstream::parse_duration)]
-    pub nats_duplicate_window: std::time::Duration,
-    /// Max age of messages in the stream created by --nats-stream; 0 keeps them until removed
-    /// otherwise. JetStream refuses a duplicate window longer than this.
-    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = sfhooks::forward::jetstream::parse_duration)]
-    pub nats_max_age: std::time::Duration,
-    /// With nats://: publish each event on sfhooks.events.<orgId>.<objectType>.<eventType>
-    /// (Nats-Msg-Id = eventId) instead of the whole delivery on sfhooks.deliveries.<orgId>.
-    #[arg(long)]
-    pub per_event: bool,
-    /// With nats://: seconds to wait for JetStream's acknowledgement before answering 503.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    pub nats_ack_timeout: u64,
+    /// NATS JetStream, for --forward-to nats://.
+    #[command(flatten)]
+    pub nats: NatsArgs,
     /// Largest body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1_048_576)]
     pub max_body: usize,

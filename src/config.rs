@@ -53,6 +53,9 @@ pub struct Overrides {
     pub signature_scheme: Option<SignatureScheme>,
     /// Accept an http:// callback URL (test receivers only).
     pub allow_insecure_http: bool,
+    /// The caller delivers elsewhere (`sfhooks poll --forward-to nats://...`): no callback URL
+    /// is no error, and [`Config::callback_url`] is then `None`.
+    pub callback_url_optional: bool,
 }
 
 /// A configuration that cannot be used, with what to fix.
@@ -155,8 +158,8 @@ pub struct ObjectConfig {
 pub struct Config {
     /// Objects to watch, in the order given.
     pub objects: Vec<ObjectConfig>,
-    /// Where events are POSTed.
-    pub callback_url: url::Url,
+    /// Where events are POSTed; `None` only when [`Overrides::callback_url_optional`] allowed it.
+    pub callback_url: Option<url::Url>,
     /// Which changes produce events.
     pub events: Events,
     /// API version of the generated metadata, e.g. "63.0".
@@ -236,6 +239,7 @@ struct Raw {
     out: Option<PathBuf>,
     signature_scheme: Option<SignatureScheme>,
     allow_insecure_http: bool,
+    callback_url_optional: bool,
     objects_config: BTreeMap<String, ObjectFile>,
     signature_key: Option<String>,
     vendor: Option<VendorType>,
@@ -299,6 +303,7 @@ fn apply_flags(raw: &mut Raw, input: &Overrides, out: Option<&Path>) {
         raw.out = Some(out.to_path_buf());
     }
     raw.allow_insecure_http |= input.allow_insecure_http;
+    raw.callback_url_optional = input.callback_url_optional;
 }
 
 /// Characters that must never reach generated Apex or XML from a value, with how to name them.
@@ -450,10 +455,15 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
         )));
     }
 
-    let url = raw.callback_url.ok_or_else(|| {
-        invalid("no callback URL: pass --callback-url https://hooks.example.com/salesforce")
-    })?;
-    let callback_url = validate_callback_url(url.trim(), raw.allow_insecure_http)?;
+    let callback_url = match &raw.callback_url {
+        Some(url) => Some(validate_callback_url(url.trim(), raw.allow_insecure_http)?),
+        None if raw.callback_url_optional => None,
+        None => {
+            return Err(invalid(
+                "no callback URL: pass --callback-url https://hooks.example.com/salesforce",
+            ))
+        }
+    };
     let events = match raw.events {
         Some(list) => Events::parse(&list)?,
         None => Events::ALL,
@@ -627,7 +637,10 @@ mod tests {
             ..Overrides::default()
         };
         let config = load(&input).expect("valid");
-        assert_eq!(config.callback_url.as_str(), "https://b.example.com/");
+        assert_eq!(
+            config.callback_url.as_ref().map(url::Url::as_str),
+            Some("https://b.example.com/")
+        );
         assert_eq!(config.objects[0].name.api_name, "Contact");
         assert_eq!(config.prefix, "Flag");
         assert_eq!(config.out_dir, dir.path().join("src"));

@@ -240,7 +240,7 @@ mod tests {
                     watched_fields: None,
                 })
                 .collect(),
-            callback_url: url::Url::parse("https://hooks.example.com/x").expect("url"),
+            callback_url: Some(url::Url::parse("https://hooks.example.com/x").expect("url")),
             events: Events {
                 created: true,
                 updated: true,

@@ -65,6 +65,9 @@ pub enum RenderError {
         /// The name.
         name: String,
     },
+    /// The configuration has no callback URL (only a poller publishing elsewhere may lack one).
+    #[error("no callback URL: pass --callback-url https://hooks.example.com/salesforce")]
+    NoCallbackUrl,
 }
 
 /// What one template produces.
@@ -350,7 +353,10 @@ pub fn generate(config: &Config) -> Result<Generated, RenderError> {
             return Err(RenderError::BadName { name: name.clone() });
         }
     }
-    let url = &config.callback_url;
+    let url = config
+        .callback_url
+        .as_ref()
+        .ok_or(RenderError::NoCallbackUrl)?;
     let remote_site_url = match url.port() {
         Some(port) => format!(
             "{}://{}:{port}",

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::{InputArgs, OrgArgs};
+use super::{InputArgs, NatsArgs, OrgArgs};
 
 pub const AFTER_HELP_POLL: &str = "\
 Examples:
@@ -12,6 +12,7 @@ Examples:
   sfhooks poll --config sfhooks.toml --once            # one window per org and object, for cron
   sfhooks poll --instance instance.json --secret-file secret.txt   # event.vendor.type polling
   sfhooks poll --backfill 2026-12-01T00:00:00Z --org acme --object Contact   # resync after a gap
+  sfhooks poll --config sfhooks.toml --forward-to nats://127.0.0.1:4222 --nats-stream SFHOOKS
   sfhooks poll status --json
   sfhooks poll replay --dead --org acme
 
@@ -139,6 +140,15 @@ pub struct PollRunArgs {
     /// With --backfill: only this object.
     #[arg(long, value_name = "OBJECT", requires = "backfill")]
     pub object: Option<String>,
+    /// Publish the deliveries into NATS JetStream at nats://HOST:PORT or tls://HOST:PORT instead
+    /// of POSTing them (no callback URL or secret needed): the subjects, ids and headers of
+    /// `sfhooks listen --forward-to`, so one stream serves both capture modes. A delivery counts
+    /// once JetStream acknowledged it; until then it is retried like a failed POST.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+    /// NATS JetStream, for --forward-to.
+    #[command(flatten)]
+    pub nats: NatsArgs,
     /// One JSON object per line on stdout ("kind": window, delivery, gap, paused, org-failed,
     /// summary).
     #[arg(long)]

@@ -47,10 +47,6 @@ const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 /// `Retry-After` of a 503 while JetStream cannot take deliveries, in seconds. The generated Apex
 /// honours it within its own backoff schedule.
 const NATS_RETRY_AFTER_SECS: u64 = 30;
-/// The variable holding the NATS password (with `--nats-user`).
-const NATS_PASSWORD_ENV: &str = "SFHOOKS_NATS_PASSWORD";
-/// The variable holding a NATS token.
-const NATS_TOKEN_ENV: &str = "SFHOOKS_NATS_TOKEN";
 /// How long Ctrl-C waits for requests in progress before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Request headers not passed on to the forward target: hop-by-hop headers (RFC 9110 7.6.1) and

@@ -3,6 +3,7 @@
 //! Flags + sfhooks.toml -> the orgs to poll (`setup`) -> the scheduler (`sfhooks::poll`) with a
 //! printer for its notes (`output`) -> the exit code. `poll status` and `poll replay` read and
 //! mend the state only (`state`).
+mod jetstream;
 mod output;
 mod setup;
 mod state;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::cli::{PollAction, PollArgs};
 use crate::exit::{self, UsageError};
+use sfhooks::poll::publish::Sink;
 use sfhooks::poll::scheduler::{self, RunOptions};
 use sfhooks::poll::store::{StateLock, Store, StoreError};
 
@@ -49,6 +51,11 @@ fn poll(args: &PollArgs) -> anyhow::Result<u8> {
     let _lock = StateLock::acquire(&plan.state).map_err(store_failed)?;
     // A state made for another org is refused at the first sign-in; check what we can now.
     drop(Store::open(&plan.state).map_err(store_failed)?);
+    let sink = plan
+        .jetstream
+        .as_ref()
+        .map(jetstream::connect)
+        .transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
     if !args.run.once {
         watch_signals(Arc::clone(&stop));
@@ -65,7 +72,10 @@ fn poll(args: &PollArgs) -> anyhow::Result<u8> {
         state: &plan.state,
         retention: plan.retention,
         connect: &connect,
-        http: &plan.receiver_http,
+        sink: match &sink {
+            Some(js) => Sink::JetStream(js),
+            None => Sink::Post(&plan.receiver_http),
+        },
         notes: tx,
         stop: &stop,
     });
@@ -80,6 +90,10 @@ fn poll(args: &PollArgs) -> anyhow::Result<u8> {
         counts.dead += c.dead;
     }
     output::summary(args.run.json, seen.delivered, &counts)?;
+    if let Some(duplicates) = sink.as_ref().map(|s| s.duplicates()).filter(|d| *d > 0) {
+        // Another poller of the org, or an earlier attempt whose acknowledgement was lost.
+        eprintln!("sfhooks poll: {duplicates} of them JetStream had already (not stored twice)");
+    }
     if !args.run.once {
         // Stopped by a signal: what was committed stays, the next run resumes there.
         return Ok(exit::OK);

@@ -137,6 +137,22 @@ pub enum NatsAuth {
     Token(Redacted<String>),
 }
 
+/// Everything connecting and publishing needs: what `--forward-to nats://...` and the `--nats-*`
+/// flags say, checked.
+#[derive(Debug, Clone)]
+pub struct JetStreamTarget {
+    /// The server.
+    pub url: NatsUrl,
+    /// The credentials.
+    pub auth: NatsAuth,
+    /// The stream to create or check, if any.
+    pub stream: Option<StreamSpec>,
+    /// One message per event rather than one per delivery.
+    pub per_event: bool,
+    /// How long to wait for an acknowledgement.
+    pub ack_timeout: Duration,
+}
+
 /// The stream [`Publisher::ensure_stream`] creates or checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamSpec {

@@ -19,8 +19,9 @@ mod rows;
 use serde_json::Value;
 
 use super::clock::{local_now_ms, ms, OrgClock};
-use super::deliver::{attempt, RetryRules, Signing};
+use super::deliver::RetryRules;
 use super::fetch::{self, SubAnswer, SubGet, COMPOSITE_QUERIES, COMPOSITE_SUBREQUESTS};
+use super::publish::{PostTarget, Sink};
 use super::soql::{changes_query, select_fields, split_fields};
 use super::store::{Cursor, Outcome, Store, StoreError};
 use super::Note;
@@ -40,10 +41,8 @@ pub struct OrgJob {
     pub name: String,
     /// Its objects.
     pub objects: Vec<ObjectConfig>,
-    /// Where its deliveries go.
-    pub callback_url: url::Url,
-    /// How they are signed.
-    pub signing: Signing,
+    /// Its callback URL and signing; `None` when the run publishes into JetStream.
+    pub post: Option<PostTarget>,
     /// Which changes produce events.
     pub events: Events,
 }
@@ -198,8 +197,8 @@ pub struct Shared<'a> {
     pub settings: &'a Settings,
     /// Signs an org in.
     pub connect: &'a Connect<'a>,
-    /// The receivers' HTTP client.
-    pub http: &'a reqwest::blocking::Client,
+    /// Where deliveries go.
+    pub sink: Sink<'a>,
     /// Where notes go.
     pub notes: &'a Sender<Note>,
     /// Set by SIGINT/SIGTERM.
@@ -216,7 +215,7 @@ pub fn run_cycle(
     let Shared {
         settings,
         connect,
-        http,
+        sink,
         notes,
         stop,
     } = *shared;
@@ -283,7 +282,7 @@ pub fn run_cycle(
             }
         }
     }
-    if let Err(e) = deliver_due(job, store, settings, http, notes) {
+    if let Err(e) = deliver_due(job, store, settings, sink, notes) {
         end.error.get_or_insert(e.to_string());
     }
     end
@@ -525,7 +524,7 @@ pub fn deliver_due(
     job: &OrgJob,
     store: &Store,
     settings: &Settings,
-    http: &reqwest::blocking::Client,
+    sink: Sink<'_>,
     notes: &Sender<Note>,
 ) -> Result<(), StoreError> {
     loop {
@@ -535,14 +534,7 @@ pub fn deliver_due(
         }
         for pending in &due {
             let now = local_now_ms();
-            let a = attempt(
-                http,
-                &job.callback_url,
-                &job.signing,
-                pending,
-                now,
-                settings.retry,
-            );
+            let a = sink.send(job.post.as_ref(), pending, now, settings.retry);
             store.record_attempt(
                 pending.seq,
                 now,

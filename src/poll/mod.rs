@@ -7,7 +7,8 @@
 //! - [`classify`]: what a row means, from field digests (pure);
 //! - [`event`]: events and deliveries with ids derived from their content (pure);
 //! - [`store`]: the SQLite state: cursors, record memories, the outbox, the lock;
-//! - [`deliver`]: one signed POST and what its answer means;
+//! - [`deliver`]: one signed POST and what its answer means; [`publish`]: where deliveries go
+//!   (POSTed, or into NATS JetStream);
 //! - [`engine`]: one cycle of one org; [`scheduler`]: many orgs on a few worker threads.
 //!
 //! Nothing here prints: progress leaves as [`Note`]s on a channel the command reads.
@@ -17,6 +18,7 @@ pub mod deliver;
 pub mod engine;
 pub mod event;
 pub mod fetch;
+pub mod publish;
 pub mod scheduler;
 pub mod soql;
 pub mod store;

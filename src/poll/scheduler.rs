@@ -18,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::clock::{local_now_ms, ms};
 use super::engine::{run_cycle, Connect, CycleEnd, OrgJob, OrgRuntime, Settings, Shared};
+use super::publish::Sink;
 use super::store::{Store, StoreError};
 use super::Note;
 
@@ -39,8 +40,8 @@ pub struct RunOptions<'a> {
     pub retention: Duration,
     /// Signs an org in.
     pub connect: &'a Connect<'a>,
-    /// The receivers' HTTP client.
-    pub http: &'a reqwest::blocking::Client,
+    /// Where deliveries go.
+    pub sink: Sink<'a>,
     /// Where notes go.
     pub notes: Sender<Note>,
     /// Set by SIGINT/SIGTERM: finish the current cycle, then return.
@@ -102,7 +103,7 @@ pub fn run(opts: RunOptions<'_>) -> Result<RunEnd, StoreError> {
     let shared = Shared {
         settings: opts.settings,
         connect: opts.connect,
-        http: opts.http,
+        sink: opts.sink,
         notes: &opts.notes,
         stop: opts.stop,
     };

@@ -8,6 +8,7 @@ mod limits;
 mod listen;
 mod package;
 mod poll;
+mod poll_nats;
 mod replay;
 mod secret_rule;
 mod status;

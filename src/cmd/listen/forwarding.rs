@@ -7,15 +7,14 @@ use anyhow::Context as _;
 use hyper::body::Bytes;
 use hyper::header::HeaderMap;
 
-use crate::cli::ListenArgs;
+use crate::cli::{is_nats_url, ListenArgs};
 use crate::exit::{AuthFailed, Hinted, UsageError, FAILURE};
 use sfhooks::forward::jetstream::{
-    self, body_id, NatsAuth, NatsConnectError, NatsEvent, NatsUrl, Publisher, Stored, StreamSpec,
+    self, body_id, JetStreamTarget, NatsConnectError, NatsEvent, Publisher, Stored,
 };
-use sfhooks::redacted::Redacted;
 use sfhooks::webhook::Envelope;
 
-use super::{log, Reply, FORWARD_TIMEOUT, NATS_PASSWORD_ENV, NATS_TOKEN_ENV, NOT_FORWARDED};
+use super::{log, Reply, FORWARD_TIMEOUT, NOT_FORWARDED};
 
 /// `--forward-to`, checked before anything is started.
 pub(super) enum ForwardTarget {
@@ -25,14 +24,9 @@ pub(super) enum ForwardTarget {
 
 impl ForwardTarget {
     pub(super) fn from_args(args: &ListenArgs) -> anyhow::Result<Option<ForwardTarget>> {
-        let nats_only = [
-            ("--nats-creds", args.nats_creds.is_some()),
-            ("--nats-user", args.nats_user.is_some()),
-            ("--nats-stream", args.nats_stream.is_some()),
-            ("--per-event", args.per_event),
-        ];
+        let nats_only = args.nats.first_given();
         let Some(url) = args.forward_to.as_deref() else {
-            if let Some((flag, _)) = nats_only.iter().find(|(_, given)| *given) {
+            if let Some(flag) = nats_only {
                 return Err(UsageError::new(format!(
                     "{flag} applies to --forward-to nats://... only, and no --forward-to was given"
                 ))
@@ -40,8 +34,8 @@ impl ForwardTarget {
             }
             return Ok(None);
         };
-        if !(url.starts_with("nats://") || url.starts_with("tls://")) {
-            if let Some((flag, _)) = nats_only.iter().find(|(_, given)| *given) {
+        if !is_nats_url(url) {
+            if let Some(flag) = nats_only {
                 return Err(UsageError::new(format!(
                     "{flag} applies to --forward-to nats://... only, not to an HTTP target"
                 ))
@@ -49,76 +43,21 @@ impl ForwardTarget {
             }
             return Ok(Some(ForwardTarget::Http(url.to_owned())));
         }
-        if args.nats_ack_timeout == 0 {
-            return Err(UsageError::new("--nats-ack-timeout must be at least 1 second").into());
-        }
-        let nats_url = NatsUrl::parse(url).map_err(|e| UsageError::new(e.to_string()))?;
-        let auth = nats_auth(args)?;
-        let stream = args.nats_stream.as_ref().map(|name| StreamSpec {
-            name: name.clone(),
-            duplicate_window: args.nats_duplicate_window,
-            max_age: args.nats_max_age,
-            tolerance: Duration::from_secs(args.tolerance),
-            per_event: args.per_event,
-        });
-        if let Some(spec) = &stream {
-            // Refused settings are refused before connecting.
-            spec.check().map_err(|e| UsageError::new(e.to_string()))?;
-        }
-        Ok(Some(ForwardTarget::Nats(NatsSetup {
-            url: nats_url,
-            auth,
-            stream,
-            per_event: args.per_event,
-            ack_timeout: Duration::from_secs(args.nats_ack_timeout),
-        })))
-    }
-}
-
-/// The credentials: a creds file, a user with `$SFHOOKS_NATS_PASSWORD`, or `$SFHOOKS_NATS_TOKEN`.
-fn nats_auth(args: &ListenArgs) -> anyhow::Result<NatsAuth> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let token = env(NATS_TOKEN_ENV).map(Redacted::new);
-    let password = env(NATS_PASSWORD_ENV).map(Redacted::new);
-    match (&args.nats_creds, &args.nats_user, token, password) {
-        (Some(_), _, Some(_), _) | (_, Some(_), Some(_), _) => Err(UsageError::new(format!(
-            "${NATS_TOKEN_ENV} is set as well as --nats-creds or --nats-user: use one way to authenticate"
-        ))
-        .into()),
-        (Some(path), None, None, _) => Ok(NatsAuth::CredsFile(path.clone())),
-        (None, Some(user), None, Some(password)) => Ok(NatsAuth::UserPassword {
-            user: user.clone(),
-            password,
-        }),
-        (None, Some(user), None, None) => Err(UsageError::new(format!(
-            "--nats-user {user} needs its password in ${NATS_PASSWORD_ENV} (never on the command line)"
-        ))
-        .into()),
-        (None, None, Some(token), _) => Ok(NatsAuth::Token(token)),
-        (None, None, None, _) => Ok(NatsAuth::None),
-        // clap refuses --nats-creds with --nats-user.
-        (Some(_), Some(_), None, _) => Err(UsageError::new(
-            "--nats-creds and --nats-user cannot be used together",
-        )
-        .into()),
+        let target = args.nats.target(url, Duration::from_secs(args.tolerance))?;
+        Ok(Some(ForwardTarget::Nats(NatsSetup(target))))
     }
 }
 
 /// What connecting to JetStream needs.
-pub(super) struct NatsSetup {
-    pub(super) url: NatsUrl,
-    pub(super) auth: NatsAuth,
-    pub(super) stream: Option<StreamSpec>,
-    pub(super) per_event: bool,
-    pub(super) ack_timeout: Duration,
-}
+pub(super) struct NatsSetup(JetStreamTarget);
 
 impl NatsSetup {
     /// Connects and creates or checks the stream; logs what it found.
     pub(super) async fn connect(self) -> anyhow::Result<NatsForward> {
-        let shown = self.url.as_str().to_owned();
+        let target = self.0;
+        let shown = target.url.as_str().to_owned();
         let logged = shown.clone();
-        let publisher = Publisher::connect(&self.url, &self.auth, self.ack_timeout, move |event| {
+        let publisher = Publisher::connect(&target.url, &target.auth, target.ack_timeout, move |event| {
             match event {
                 NatsEvent::Connected => log(format_args!("NATS at {logged}: connected")),
                 NatsEvent::Disconnected => log(format_args!(
@@ -140,7 +79,7 @@ impl NatsSetup {
                 .into(),
             }
         })?;
-        match &self.stream {
+        match &target.stream {
             Some(spec) => {
                 let report = publisher.ensure_stream(spec).await.map_err(|err| -> anyhow::Error {
                     if err.is_setting() {
@@ -167,12 +106,12 @@ impl NatsSetup {
             }
             None => log(format_args!(
                 "forwarding to JetStream at {shown} (no --nats-stream: a stream must capture sfhooks.{}.>)",
-                if self.per_event { "events" } else { "deliveries" }
+                if target.per_event { "events" } else { "deliveries" }
             )),
         }
         Ok(NatsForward {
             publisher,
-            per_event: self.per_event,
+            per_event: target.per_event,
             stored: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
         })

@@ -139,7 +139,8 @@ fn to_text(note: &Note) -> (String, bool) {
             false,
         ),
         Note::Delivery { org, webhook_id, events, outcome, http_status, attempt, error, .. } => {
-            let status = http_status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "no answer".into());
+            // A delivery without an HTTP status was published into JetStream and acknowledged.
+            let status = http_status.map_or_else(|| "acknowledged by JetStream".into(), |s| format!("HTTP {s}"));
             let line = match outcome {
                 Outcome::Delivered => format!("delivered {webhook_id} ({events} events, org {org}): {status}"),
                 Outcome::Retry(at) => format!(

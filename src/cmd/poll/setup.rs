@@ -4,12 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{OrgArgs, PollRunArgs};
+use crate::cli::{is_nats_url, OrgArgs, PollRunArgs};
 use crate::exit::UsageError;
 use sfhooks::config::duration::parse_duration;
 use sfhooks::config::{self, Config, ObjectConfig, OrgLogin, OrgSpec, VendorType};
+use sfhooks::forward::jetstream::JetStreamTarget;
 use sfhooks::poll::deliver::{RetryRules, Signing};
 use sfhooks::poll::engine::{Backfill, ConnectError, OrgJob, Settings, Since};
+use sfhooks::poll::publish::PostTarget;
 use sfhooks::salesforce::auth::Credentials;
 use sfhooks::salesforce::rest::RestClient;
 use sfhooks::scheme::SignatureScheme;
@@ -27,6 +29,8 @@ pub struct RunPlan {
     pub retention: Duration,
     pub api_version: String,
     pub receiver_http: reqwest::blocking::Client,
+    /// `--forward-to nats://...`: deliveries go into JetStream, not to the callback URLs.
+    pub jetstream: Option<JetStreamTarget>,
     /// One client for every org's REST calls (one connection pool, one runtime thread).
     pub salesforce_http: reqwest::blocking::Client,
 }
@@ -49,10 +53,20 @@ pub fn state_path(flag: Option<&Path>, config: &Config) -> PathBuf {
 
 /// Reads the configuration and builds the run.
 pub fn plan(args: &PollRunArgs) -> anyhow::Result<RunPlan> {
-    let config = config::load(&args.input.overrides())?;
+    let jetstream = jetstream_of(args)?;
+    let mut overrides = args.input.overrides();
+    overrides.callback_url_optional = jetstream.is_some();
+    let config = config::load(&overrides)?;
     config.require_vendor(VendorType::Polling, "sfhooks poll")?;
     for warning in &config.warnings {
         eprintln!("warning: {warning}");
+    }
+    if let (Some(target), Some(url)) = (&jetstream, &config.callback_url) {
+        eprintln!(
+            "note: deliveries are published into JetStream at {}; the callback URL {url} and the \
+             signing secret are not used",
+            target.url.as_str()
+        );
     }
     let poll = &config.poll;
     let specs: Vec<OrgSpec> = if poll.orgs.is_empty() {
@@ -85,13 +99,26 @@ pub fn plan(args: &PollRunArgs) -> anyhow::Result<RunPlan> {
     let mut jobs = Vec::with_capacity(specs.len());
     let mut logins = Vec::with_capacity(specs.len());
     for spec in specs {
+        let post = match (
+            &jetstream,
+            spec.callback_url.as_ref().or(config.callback_url.as_ref()),
+        ) {
+            (Some(_), _) => None,
+            (None, Some(url)) => Some(PostTarget {
+                url: url.clone(),
+                signing: signing_of(args, &config, &spec)?,
+            }),
+            // The configuration has refused a missing callback URL already.
+            (None, None) => {
+                return Err(UsageError::new(
+                    "no callback URL: pass --callback-url https://hooks.example.com/salesforce",
+                )
+                .into())
+            }
+        };
         jobs.push(OrgJob {
             objects: objects_of(&config, &spec),
-            callback_url: spec
-                .callback_url
-                .clone()
-                .unwrap_or_else(|| config.callback_url.clone()),
-            signing: signing_of(args, &config, &spec)?,
+            post,
             events: config.events,
             name: spec.name.clone(),
         });
@@ -170,8 +197,33 @@ pub fn plan(args: &PollRunArgs) -> anyhow::Result<RunPlan> {
         retention: poll.retention,
         api_version: config.api_version.clone(),
         receiver_http,
+        jetstream,
         salesforce_http: sfhooks::salesforce::login::http_client(Duration::from_secs(120))?,
     })
+}
+
+/// `--forward-to` and the NATS flags: a JetStream target, or none (POST to the callback URLs).
+fn jetstream_of(args: &PollRunArgs) -> anyhow::Result<Option<JetStreamTarget>> {
+    match args.forward_to.as_deref() {
+        Some(url) if is_nats_url(url) => {
+            // The poller's retries keep the webhook-id; the tolerance stands for the shortest
+            // window a receiver that checks timestamps would need.
+            let tolerance = Duration::from_secs(sfhooks::webhook::wire::DEFAULT_TOLERANCE_SECS);
+            Ok(Some(args.nats.target(url, tolerance)?))
+        }
+        Some(url) => Err(UsageError::new(format!(
+            "--forward-to {url:?}: sfhooks poll publishes into NATS JetStream (nats://HOST:PORT or \
+             tls://HOST:PORT); deliveries to an HTTP receiver go to --callback-url"
+        ))
+        .into()),
+        None => match args.nats.first_given() {
+            Some(flag) => Err(UsageError::new(format!(
+                "{flag} applies to --forward-to nats://... only, and no --forward-to was given"
+            ))
+            .into()),
+            None => Ok(None),
+        },
+    }
 }
 
 fn parse_since(value: &str) -> anyhow::Result<Since> {
