@@ -13,7 +13,7 @@ use sfhooks::redacted::Redacted;
 
 mod nats;
 mod poll;
-pub use nats::{is_nats_url, NatsArgs};
+pub use nats::{is_nats_url, stream_lines, NatsArgs};
 pub use poll::{PollAction, PollArgs, PollReplayArgs, PollRunArgs, PollStatusArgs, StateArgs};
 
 /// Signed, reliable outbound webhooks for Salesforce.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::exit::UsageError;
-use sfhooks::forward::jetstream::{JetStreamTarget, NatsAuth, NatsUrl, StreamSpec};
+use sfhooks::forward::jetstream::{
+    self, JetStreamTarget, NatsAuth, NatsUrl, StreamReport, StreamSpec,
+};
 use sfhooks::redacted::Redacted;
 
 /// Where the NATS password is read from (never from the command line, where `ps` shows it).
@@ -118,6 +120,43 @@ impl NatsArgs {
                 "--nats-creds and --nats-user cannot be used together",
             )
             .into()),
+        }
+    }
+}
+
+/// What start-up found of the stream, as lines for the log: `action` is "forwarding to" (listen)
+/// or "publishing into" (poll); `report` is what `ensure_stream` answered for `--nats-stream`.
+pub fn stream_lines(
+    action: &str,
+    target: &JetStreamTarget,
+    report: Option<&StreamReport>,
+) -> Vec<String> {
+    let shown = target.url.as_str();
+    match (&target.stream, report) {
+        (Some(spec), Some(report)) => {
+            let mut lines = vec![format!(
+                "{action} JetStream at {shown}, stream {} ({}, duplicate window {}, {} message(s))",
+                spec.name,
+                if report.created { "created" } else { "exists" },
+                jetstream::human(report.duplicate_window),
+                report.messages
+            )];
+            if report.duplicate_window < spec.duplicate_window {
+                lines.push(format!(
+                    "note: stream {}'s duplicate window {} is shorter than --nats-duplicate-window {}: \
+                     a delivery retried after it is stored again",
+                    spec.name,
+                    jetstream::human(report.duplicate_window),
+                    jetstream::human(spec.duplicate_window)
+                ));
+            }
+            lines
+        }
+        _ => {
+            vec![format!(
+            "{action} JetStream at {shown} (no --nats-stream: a stream must capture sfhooks.{}.>)",
+            if target.per_event { "events" } else { "deliveries" }
+        )]
         }
     }
 }

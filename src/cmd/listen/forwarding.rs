@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use hyper::body::Bytes;
 use hyper::header::HeaderMap;
 
-use crate::cli::{is_nats_url, ListenArgs};
+use crate::cli::{is_nats_url, stream_lines, ListenArgs};
 use crate::exit::{AuthFailed, Hinted, UsageError, FAILURE};
 use sfhooks::forward::jetstream::{
     self, body_id, JetStreamTarget, NatsConnectError, NatsEvent, Publisher, Stored,
@@ -79,35 +79,20 @@ impl NatsSetup {
                 .into(),
             }
         })?;
-        match &target.stream {
-            Some(spec) => {
-                let report = publisher.ensure_stream(spec).await.map_err(|err| -> anyhow::Error {
+        let report = match &target.stream {
+            Some(spec) => Some(publisher.ensure_stream(spec).await.map_err(
+                |err| -> anyhow::Error {
                     if err.is_setting() {
                         UsageError::new(err.to_string()).into()
                     } else {
                         anyhow::Error::new(err)
                     }
-                })?;
-                log(format_args!(
-                    "forwarding to JetStream at {shown}, stream {} ({}, duplicate window {}, {} message(s))",
-                    spec.name,
-                    if report.created { "created" } else { "exists" },
-                    jetstream::human(report.duplicate_window),
-                    report.messages
-                ));
-                if report.duplicate_window < spec.duplicate_window {
-                    log(format_args!(
-                        "note: stream {}'s duplicate window {} is shorter than --nats-duplicate-window {}: a delivery retried after it is stored again",
-                        spec.name,
-                        jetstream::human(report.duplicate_window),
-                        jetstream::human(spec.duplicate_window)
-                    ));
-                }
-            }
-            None => log(format_args!(
-                "forwarding to JetStream at {shown} (no --nats-stream: a stream must capture sfhooks.{}.>)",
-                if target.per_event { "events" } else { "deliveries" }
-            )),
+                },
+            )?),
+            None => None,
+        };
+        for line in stream_lines("forwarding to", &target, report.as_ref()) {
+            log(format_args!("{line}"));
         }
         Ok(NatsForward {
             publisher,
