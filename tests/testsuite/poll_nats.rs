@@ -322,3 +322,25 @@ fn bad_forwarding_flags_are_refused_before_anything_starts() {
         );
     }
 }
+
+#[test]
+fn a_token_from_the_environment_authenticates_and_never_reaches_a_log() {
+    const TOKEN: &str = "t0ken-never-logged";
+    let Some(s) = setup_with(&["--auth", TOKEN]) else {
+        return;
+    };
+    let flags = ["--nats-stream", STREAM];
+    let out = run(s.cmd("poll.db", &flags).env("SFHOOKS_NATS_TOKEN", TOKEN));
+    ok(&out);
+    assert!(
+        stderr(&out).contains(&format!("stream {STREAM} (created")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!text(&out).contains(TOKEN), "{}", text(&out));
+    let wrong = run(s
+        .cmd("poll.db", &flags)
+        .env("SFHOOKS_NATS_TOKEN", "not-the-t0ken"));
+    assert_eq!(code(&wrong), 3, "{}", text(&wrong));
+    assert!(!text(&wrong).contains("not-the-t0ken"), "{}", text(&wrong));
+}
