@@ -88,6 +88,10 @@ pub enum ConfigError {
     Name(#[from] NameError),
 }
 
+fn no_callback_url() -> ConfigError {
+    invalid("no callback URL: pass --callback-url https://hooks.example.com/salesforce")
+}
+
 fn invalid(msg: impl Into<String>) -> ConfigError {
     ConfigError::Invalid(msg.into())
 }
@@ -184,6 +188,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// The callback URL, or the error that names the flag; the commands that POST call this
+    /// rather than spell the refusal again.
+    pub fn require_callback_url(&self) -> Result<&url::Url, ConfigError> {
+        self.callback_url.as_ref().ok_or_else(no_callback_url)
+    }
+
     /// Refuses a configuration whose instance JSON was made for the other capture mode, naming
     /// the command that serves it: `command` is the one running (`sfhooks generate`, ...).
     pub fn require_vendor(&self, wanted: VendorType, command: &str) -> Result<(), ConfigError> {
@@ -458,11 +468,7 @@ fn validate(raw: Raw) -> Result<Config, ConfigError> {
     let callback_url = match &raw.callback_url {
         Some(url) => Some(validate_callback_url(url.trim(), raw.allow_insecure_http)?),
         None if raw.callback_url_optional => None,
-        None => {
-            return Err(invalid(
-                "no callback URL: pass --callback-url https://hooks.example.com/salesforce",
-            ))
-        }
+        None => return Err(no_callback_url()),
     };
     let events = match raw.events {
         Some(list) => Events::parse(&list)?,

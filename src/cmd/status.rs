@@ -29,11 +29,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
     config.require_vendor(sfhooks::config::VendorType::Webhooks, "sfhooks status")?;
     let expect = Expect {
         names: Names::new(&config.prefix),
-        callback_url: config.callback_url.clone().ok_or_else(|| {
-            UsageError::new(
-                "no callback URL: pass --callback-url https://hooks.example.com/salesforce",
-            )
-        })?,
+        callback_url: config.require_callback_url()?.clone(),
         max_lag_secs: i64::try_from(args.max_lag.saturating_mul(60)).unwrap_or(i64::MAX),
     };
     let client = login::connect(&args.org.credential_inputs(), &config.api_version)

@@ -108,13 +108,11 @@ pub fn plan(args: &PollRunArgs) -> anyhow::Result<RunPlan> {
                 url: url.clone(),
                 signing: signing_of(args, &config, &spec)?,
             }),
-            // The configuration has refused a missing callback URL already.
-            (None, None) => {
-                return Err(UsageError::new(
-                    "no callback URL: pass --callback-url https://hooks.example.com/salesforce",
-                )
-                .into())
-            }
+            // The configuration refuses a missing callback URL already; its one wording if not.
+            (None, None) => Some(PostTarget {
+                url: config.require_callback_url()?.clone(),
+                signing: signing_of(args, &config, &spec)?,
+            }),
         };
         jobs.push(OrgJob {
             objects: objects_of(&config, &spec),
