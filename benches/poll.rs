@@ -1,4 +1,4 @@
-//! `sfhooks poll` under load, each figure next to its reference from the same run (issue 10):
+//! `sfhooks poll` under load, each figure next to its reference from the same run:
 //!
 //! 1. one org with N changed Contacts (default 100,000) delivered to a local receiver that
 //!    verifies every signature: events per second and the poller's peak RSS, next to a bare client

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use crate::cli::DeployArgs;
 use crate::exit::{self, auth_failed, AuthFailed, Hinted, UsageError};
 use sfhooks::salesforce::auth::Credentials;
-use sfhooks::salesforce::login::{self, CredentialInputs, OrgKind};
+use sfhooks::salesforce::login::{self, OrgKind};
 use sfhooks::salesforce::metadata::{
     DeployResult, DeployStatus, MetadataClient, MetadataError, RetryPolicy,
 };
@@ -26,6 +26,7 @@ use sfhooks::salesforce::rest::RestClient;
 mod jobs;
 mod output;
 mod plan;
+mod settings_pin;
 mod waiting;
 use waiting::*;
 
@@ -115,12 +116,12 @@ fn run_inner(args: &DeployArgs) -> anyhow::Result<u8> {
     let interrupts_before = INTERRUPTS.load(Ordering::SeqCst);
 
     let ui = Ui::new();
-    // Day 2 (issue 9): pin the settings record to this org, then pause the generated classes'
+    // Day 2: pin the settings record to this org, then pause the generated classes'
     // jobs. `--report` only watches a job started earlier: it touches neither.
     let mut settings = serde_json::Value::Null;
     if let Job::Deploy { zip, .. } = &mut plan.job {
         if !args.uninstall {
-            let (pinned, report) = jobs::pin_settings(&rest, zip, &ui)?;
+            let (pinned, report) = settings_pin::pin_settings(&rest, zip, &ui)?;
             if let Some(bytes) = pinned {
                 *zip = bytes;
             }
@@ -319,17 +320,7 @@ fn credentials(args: &DeployArgs, target: Target) -> anyhow::Result<Credentials>
         Target::Sandbox => OrgKind::Sandbox,
         Target::Production | Target::Unspecified => OrgKind::Production,
     };
-    login::resolve(&CredentialInputs {
-        access_token: args.access_token.as_ref(),
-        instance_url: args.instance_url.as_deref(),
-        sfdx_auth_url: args.sfdx_auth_url.as_ref(),
-        client_id: args.client_id.as_deref(),
-        username: args.username.as_deref(),
-        jwt_key_file: args.jwt_key_file.as_deref(),
-        login_url: args.login_url.as_deref(),
-        kind,
-    })
-    .map_err(exit::credentials_failed)
+    login::resolve(&args.credentials.inputs(kind)).map_err(exit::credentials_failed)
 }
 
 /// The session, and how to get a new one when it expires mid-deploy.

@@ -79,7 +79,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// Pins the zip's settings record to `--org-id` (issue 9): the same rewrite `sfhooks deploy`
+/// Pins the zip's settings record to `--org-id`: the same rewrite `sfhooks deploy`
 /// makes with the authenticated org's Id.
 fn pin(zip: &[u8], org_id: &str) -> anyhow::Result<Vec<u8>> {
     match mdapi::pin_org_id(zip, org_id) {

@@ -1,4 +1,4 @@
-//! `sfhooks poll`: polls orgs through the REST API and delivers signed events (issue 10).
+//! `sfhooks poll`: polls orgs through the REST API and delivers signed events.
 //!
 //! Flags + sfhooks.toml -> the orgs to poll (`setup`) -> the scheduler (`sfhooks::poll`) with a
 //! printer for its notes (`output`) -> the exit code. `poll status` and `poll replay` read and

@@ -1,4 +1,4 @@
-//! The `[poll]` table of sfhooks.toml and its `[[poll.orgs]]` (issue 10), validated.
+//! The `[poll]` table of sfhooks.toml and its `[[poll.orgs]]`, validated.
 //!
 //! Paths are relative to the config file. Credentials are named here, never held: an org names a
 //! file (`sfdx_auth_url_file`), an environment variable (`access_token_env`) or a key file (JWT);

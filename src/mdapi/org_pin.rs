@@ -1,4 +1,4 @@
-//! The org pin of the settings record (issue 9, section 2): `Org_Id__c` holds the Id of the org
+//! The org pin of the settings record: `Org_Id__c` holds the Id of the org
 //! the record (and its secret) was made for, and the dispatcher holds delivery in any other org,
 //! so a sandbox copied from production never signs for the production receiver.
 //!

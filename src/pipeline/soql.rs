@@ -9,7 +9,7 @@ use super::time::format_datetime;
 
 /// The outbox statuses (the `Status__c` picklist).
 pub const STATUSES: [&str; 4] = ["Pending", "Retrying", "Delivered", "Dead"];
-/// The `Event_Type__c` of a gap marker row (issue 9 section 3; briefs/gap.md).
+/// The `Event_Type__c` of a gap marker row (docs/apex-design.md, gaps).
 pub const GAP_EVENT_TYPE: &str = "GAP";
 /// The `AsyncApexJob.Status` values of a job that has not ended (Object Reference,
 /// "AsyncApexJob").
@@ -101,7 +101,7 @@ pub fn settings(names: &Names) -> String {
 }
 
 /// Whether the settings record has a secret, without reading it: the secret is only in the
-/// filter, never selected (issue 11).
+/// filter, never selected.
 pub fn secret_is_set(names: &Names) -> String {
     format!(
         "SELECT DeveloperName FROM {} WHERE DeveloperName = {} AND Secret__c != null",
@@ -112,7 +112,7 @@ pub fn secret_is_set(names: &Names) -> String {
 
 /// The run-time switches Apex writes: the hierarchy custom setting `<Prefix>_State__c`, whose
 /// organization default (the row whose `SetupOwnerId` is the org's Id) Apex reads with
-/// `getOrgDefaults()` (issue 9; `State.cls` on branch `apex`).
+/// `getOrgDefaults()` (the generated `State.cls`).
 pub fn runtime_state(names: &Names) -> String {
     format!(
         "SELECT Id, SetupOwnerId, Paused__c, Delivery_Off__c, Delivery_Off_Reason__c, \

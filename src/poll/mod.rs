@@ -1,4 +1,4 @@
-//! `sfhooks poll`: the polling capture (issue 10), for orgs that cannot or will not take Apex and
+//! `sfhooks poll`: the polling capture, for orgs that cannot or will not take Apex and
 //! for one process serving many orgs. It reads changes through the REST API and sends the same
 //! envelope, headers and signatures as the generated Apex. docs/poll.md has the algorithm.
 //!

@@ -1,4 +1,4 @@
-//! The generated classes' Apex jobs around a deploy (issue 9, section 1).
+//! The generated classes' Apex jobs around a deploy.
 //!
 //! Salesforce refuses to deploy a class that has scheduled jobs, or the classes it references
 //! ("This schedulable class has jobs pending or in progress"), and a class with pending async
@@ -17,7 +17,7 @@
 //! generated `<Prefix>Jobs` class exists, its `pause()` also sets the switch that a running
 //! dispatcher's chain obeys, and its `restore()` clears it and starts what is due.
 //!
-//! No printing, no clap; errors are typed ([`JobsError`]).
+//! No printing and no flag parsing; errors are typed ([`JobsError`]).
 use std::fmt::Write as _;
 
 use serde::Serialize;

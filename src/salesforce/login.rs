@@ -3,7 +3,7 @@
 //!
 //! The first of these that is given wins: an access token (with its instance URL), an SFDX auth
 //! URL, the JWT bearer flow (client id, username and key file together). Nothing here reads the
-//! environment or the network: the caller passes what clap collected, and [`resolve`] returns the
+//! environment or the network: the caller passes what the command line collected, and [`resolve`] returns the
 //! [`Credentials`] to log in with.
 use std::path::Path;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! `sfhooks deploy` on day 2 (issue 9): the generated classes' jobs around the deploy, the first
+//! `sfhooks deploy` on day 2: the generated classes' jobs around the deploy, the first
 //! schedule of the sweeper, and the org pin of the settings record. Every test drives the real
 //! binary against the fake org, whose SOAP deploy refuses a class with jobs with Salesforce's
 //! own text, so a deploy that forgot to pause fails here as it would in an org.

@@ -1,4 +1,4 @@
-//! `sfhooks poll` end to end (issue 10): the real binary against the fake org (query pages,
+//! `sfhooks poll` end to end: the real binary against the fake org (query pages,
 //! composite, describe, the delete log, a controllable clock) and a real receiver that verifies
 //! every signature with the library.
 use std::path::Path;

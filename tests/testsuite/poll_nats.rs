@@ -1,4 +1,4 @@
-//! `sfhooks poll --forward-to nats://` (issue 12 item 2): the poller publishes into a real
+//! `sfhooks poll --forward-to nats://`: the poller publishes into a real
 //! `nats-server -js` on 127.0.0.1 with the subjects, ids and headers of `listen --forward-to`,
 //! against the fake org. Skipped when no server binary is found (CI installs one).
 use std::process::{Command, Output};

@@ -402,7 +402,7 @@ fn watch_redraws_the_report_on_a_terminal() {
 fn an_org_deployed_by_an_older_sfhooks_is_told_to_redeploy() {
     let org = FakeOrg::start();
     seed_healthy(&org);
-    // Before issue 9 there was no run-time state setting.
+    // Older trees have no run-time state setting.
     org.with_rest(|rest| rest.tables.data.remove("Sfhooks_State__c"));
     let out = status(&org, &["--json"]);
     assert_eq!(code(&out), 1);
@@ -470,7 +470,7 @@ fn the_names_looked_for_are_the_generated_ones() {
         }
         let settings = read(&format!("classes/{}Settings.cls", names.prefix));
         assert!(settings.contains(&format!("RECORD_NAME = '{SETTINGS_RECORD}'")));
-        // The run-time state and the jobs class come with issue 9 (branch apex): checked once
+        // The run-time state and the jobs class come with the day-2 Apex: checked once
         // the templates have them.
         let jobs = tree.join(format!("classes/{}.cls", names.jobs));
         if jobs.is_file() {

@@ -1,4 +1,4 @@
-//! The deploy's day 2 (issue 9): the generated classes' jobs around the deploy, the first
+//! The deploy's day 2: the generated classes' jobs around the deploy, the first
 //! schedule of the sweeper, and the org pin of the settings record.
 //!
 //! Before the deploy: look the jobs up (REST), print what will be paused and restored, pause
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::exit::{self, Hinted, UsageError};
-use sfhooks::mdapi::{self, Pinned};
+use crate::exit::{self, Hinted};
+use sfhooks::mdapi;
 use sfhooks::salesforce::jobs::{self, JobsError, OrgJobs, Restore};
 use sfhooks::salesforce::rest::RestClient;
 
@@ -534,43 +534,6 @@ fn jobs_failed(err: JobsError, what: &str) -> anyhow::Error {
         .into(),
         _ => anyhow::Error::new(err).context(format!("cannot {what} the jobs of the generated classes")),
     }
-}
-
-/// Pins the settings record in the zip to the authenticated org. Returns the zip to deploy (the
-/// same bytes when nothing changed) and what happened, for the report.
-pub(super) fn pin_settings(
-    rest: &RestClient,
-    zip: &[u8],
-    ui: &Ui,
-) -> anyhow::Result<(Option<Vec<u8>>, serde_json::Value)> {
-    let org_id = rest
-        .org_id()
-        .map_err(|e| anyhow::Error::new(e).context("cannot read the org's Id"))?;
-    let pinned = mdapi::pin_org_id(zip, &org_id).map_err(|e| match e {
-        mdapi::PinError::OtherOrg { .. } => anyhow::Error::new(Hinted {
-            message: e.to_string(),
-            hint: "build the zip for this org (`sfhooks package` without --org-id, or with this org's Id); \
-                   `sfhooks deploy --zip` pins a zip that is not pinned yet"
-                .into(),
-            code: exit::USAGE,
-        }),
-        other => UsageError::new(other.to_string()).into(),
-    })?;
-    let (zip, state) = match pinned {
-        Pinned::Now(bytes) => {
-            ui.note(&format!(
-                "settings: pinned the settings record to this org ({org_id})"
-            ));
-            (Some(bytes), "pinned")
-        }
-        Pinned::Already => (None, "already"),
-        Pinned::NoRecord => (None, "noRecord"),
-        Pinned::NoField => {
-            ui.note("settings: the zip's settings type has no Org_Id__c field (built by an older sfhooks): the record is not pinned");
-            (None, "noField")
-        }
-    };
-    Ok((zip, json!({"orgId": org_id, "pin": state})))
 }
 
 /// The prefix of the generated names in a zip: from its settings type,

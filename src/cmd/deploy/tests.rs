@@ -78,7 +78,10 @@ fn parsed_arguments_never_show_the_token_or_auth_url() {
         panic!("not deploy")
     };
     assert_eq!(
-        args.access_token.as_ref().map(|t| t.expose().as_str()),
+        args.credentials
+            .access_token
+            .as_ref()
+            .map(|t| t.expose().as_str()),
         Some("00DSECRET!token")
     );
 }

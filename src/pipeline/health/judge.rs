@@ -315,7 +315,7 @@ pub fn evaluate(facts: Facts, expect: Expect) -> Report {
             add(code, message);
         }
         Ok(jobs) => {
-            // One chain at a time (issue 9 section 4): a queued next link beside a running one is
+            // One chain at a time: a queued next link beside a running one is
             // normal, two running at once send the same rows twice.
             let running = jobs.iter().filter(|j| j.status == "Processing").count();
             if running > 1 {

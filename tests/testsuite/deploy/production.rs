@@ -235,7 +235,7 @@ fn production_without_zip_deploys_the_package_and_names_exactly_its_tests() {
     assert_exit(&out, 0);
     let deploys = w.org.deploys();
     assert_eq!(deploys.len(), 1);
-    // The same bytes as `sfhooks package`, with the settings record pinned to the org (issue 9)
+    // The same bytes as `sfhooks package`, with the settings record pinned to the org
     // once the settings type has the Org_Id__c field.
     let pinned = match sfhooks::mdapi::pin_org_id(&packaged, crate::support::fake_rest::ORG_ID) {
         Ok(sfhooks::mdapi::Pinned::Now(bytes)) => bytes,

@@ -1,4 +1,4 @@
-//! What `sfhooks poll` reads from the fake org (issue 10), following the REST API Developer
+//! What `sfhooks poll` reads from the fake org, following the REST API Developer
 //! Guide's shapes (FACTS.md, "REST API for polling and operating the org"):
 //! - records with a life: created, updated, touched by a system update, deleted into the delete
 //!   log (and the Recycle Bin), undeleted, hard deleted, each moving `SystemModstamp` to the fake
