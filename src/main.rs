@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod exit;
 mod secret_flags;
+mod stdout;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

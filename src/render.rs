@@ -172,15 +172,12 @@ pub fn apex_string_literal(value: &str) -> String {
     out.push('\'');
     let mut prev = '\0';
     for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '/' if prev == '*' => out.push_str("\\/"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+        if !crate::salesforce::soql_literal::push_escape(&mut out, c) {
+            match c {
+                '/' if prev == '*' => out.push_str("\\/"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
         }
         prev = c;
     }

@@ -8,7 +8,6 @@
 //!
 //! Process-wide state: a Ctrl-C counter, counted by a tokio signal stream (the same mechanism
 //! `listen` uses) on a thread of its own that this command starts once, read by the poll loop (the first Ctrl-C sends `cancelDeploy`, the second stops waiting).
-use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -67,7 +66,7 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<u8> {
                     }
                 }
             }
-            print_stdout(&format!("{json}\n"))?;
+            crate::stdout::print(&format!("{json}\n"))?;
         }
     }
     outcome
@@ -259,9 +258,9 @@ fn print_report(
             "jobs": day2.map(jobs::DeployJobs::to_json),
             "settings": settings,
         });
-        print_stdout(&format!("{json}\n"))
+        crate::stdout::print(&format!("{json}\n"))
     } else {
-        print_stdout(&report(waited, plan, job_id))
+        crate::stdout::print(&report(waited, plan, job_id))
     }
 }
 

@@ -58,12 +58,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
     let what = describe(&selection, &names, &rows);
     if rows.is_empty() {
         if args.json {
-            print_stdout(&format!(
+            crate::stdout::print(&format!(
                 "{}\n",
                 summary_json(&selection, &Tally::default(), args.dry_run, None)
             ))?;
         } else {
-            print_stdout(&format!("nothing to replay: no {what}\n"))?;
+            crate::stdout::print(&format!("nothing to replay: no {what}\n"))?;
         }
         return Ok(exit::OK);
     }
@@ -80,12 +80,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<u8> {
             ..Tally::default()
         };
         if args.json {
-            print_stdout(&format!(
+            crate::stdout::print(&format!(
                 "{}\n",
                 summary_json(&selection, &tally, true, None)
             ))?;
         } else {
-            print_stdout(&format!(
+            crate::stdout::print(&format!(
                 "--dry-run: would replay {} {what}; nothing was changed\n",
                 rows.len()
             ))?;
@@ -232,7 +232,7 @@ fn print_summary(
     dispatcher: Option<&str>,
 ) -> anyhow::Result<()> {
     if args.json {
-        return print_stdout(&format!(
+        return crate::stdout::print(&format!(
             "{}\n",
             summary_json(selection, tally, false, dispatcher)
         ));
@@ -257,7 +257,7 @@ fn print_summary(
         out.push_str(dispatcher);
         out.push('\n');
     }
-    print_stdout(&out)
+    crate::stdout::print(&out)
 }
 
 fn summary_json(
@@ -312,12 +312,4 @@ fn not_readable(names: &Names, unreadable: &Unreadable) -> anyhow::Error {
 
 fn note(text: &str) {
     eprintln!("{text}");
-}
-
-fn print_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")
 }

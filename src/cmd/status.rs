@@ -3,10 +3,8 @@
 //! Flags -> configuration (prefix, callback URL) -> sign in (`salesforce::login`) -> read
 //! (`pipeline::gather`) -> judge (`pipeline::health`) -> print; exit 0 when healthy, 1 when
 //! something needs attention. `--watch` repeats the read on a terminal.
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::time::Duration;
-
-use anyhow::Context as _;
 
 use crate::cli::StatusArgs;
 use crate::exit::{self, UsageError};
@@ -41,7 +39,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
         } else {
             report.to_text()
         };
-        print_stdout(&text)?;
+        crate::stdout::print(&text)?;
         return Ok(report.code());
     }
     loop {
@@ -56,7 +54,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
             args.interval,
             report.to_text()
         );
-        print_stdout(&text)?;
+        crate::stdout::print(&text)?;
         std::thread::sleep(Duration::from_secs(args.interval));
     }
 }
@@ -64,12 +62,4 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<u8> {
 fn check(client: &RestClient, expect: &Expect) -> anyhow::Result<Report> {
     let facts = gather::status_facts(client, &expect.names).map_err(exit::rest_failed)?;
     Ok(evaluate(facts, expect.clone()))
-}
-
-fn print_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")
 }

@@ -6,6 +6,7 @@
 //! OFFSET: the REST client follows `nextRecordsUrl` (FACTS.md, "REST API").
 use super::names::{Names, SETTINGS_RECORD};
 use super::time::format_datetime;
+use crate::salesforce::soql_literal::{quoted, starts_with};
 
 /// The outbox statuses (the `Status__c` picklist).
 pub const STATUSES: [&str; 4] = ["Pending", "Retrying", "Delivered", "Dead"];
@@ -15,37 +16,10 @@ pub const GAP_EVENT_TYPE: &str = "GAP";
 /// "AsyncApexJob").
 pub const OPEN_JOB_STATUSES: [&str; 4] = ["Holding", "Queued", "Preparing", "Processing"];
 
-/// A SOQL string literal, quotes included (SOQL escapes `\'` and `\\`; SOQL and SOSL Reference,
-/// "Quoted String Escape Sequences").
-pub fn literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
-/// A LIKE pattern literal matching everything that starts with `prefix`: `_` and `%` become
-/// SOQL's LIKE escapes `\_` and `\%` (SOQL and SOSL Reference, "Comparison Operators").
-pub fn starts_with(prefix: &str) -> String {
-    let quoted = literal(prefix);
-    let inner = &quoted[1..quoted.len() - 1];
-    format!("'{}%'", inner.replace('_', "\\_").replace('%', "\\%"))
-}
-
 fn list(values: &[&str]) -> String {
     values
         .iter()
-        .map(|v| literal(v))
+        .map(|v| quoted(v))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -84,7 +58,7 @@ pub fn newest_gaps(names: &Names, limit: u32) -> String {
          Gap_Count__c, Gap_Reason__c FROM {} WHERE Event_Type__c = {} ORDER BY CreatedDate DESC \
          LIMIT {limit}",
         names.outbox,
-        literal(GAP_EVENT_TYPE)
+        quoted(GAP_EVENT_TYPE)
     )
 }
 
@@ -96,7 +70,7 @@ pub fn settings(names: &Names) -> String {
         "SELECT DeveloperName, Org_Id__c, Bypass_Capture__c, Bypass_Delivery__c FROM {} \
          WHERE DeveloperName = {}",
         names.settings,
-        literal(SETTINGS_RECORD)
+        quoted(SETTINGS_RECORD)
     )
 }
 
@@ -106,7 +80,7 @@ pub fn secret_is_set(names: &Names) -> String {
     format!(
         "SELECT DeveloperName FROM {} WHERE DeveloperName = {} AND Secret__c != null",
         names.settings,
-        literal(SETTINGS_RECORD)
+        quoted(SETTINGS_RECORD)
     )
 }
 
@@ -144,7 +118,7 @@ pub fn open_dispatchers(names: &Names) -> String {
     format!(
         "SELECT Id, Status, JobType, CreatedDate FROM AsyncApexJob WHERE ApexClass.Name = {} \
          AND JobType = 'Queueable' AND Status IN ({}) ORDER BY CreatedDate",
-        literal(&names.dispatcher),
+        quoted(&names.dispatcher),
         list(&OPEN_JOB_STATUSES)
     )
 }
@@ -154,7 +128,7 @@ pub fn remote_site(names: &Names) -> String {
     format!(
         "SELECT Id, SiteName, EndpointUrl, IsActive, DisableProtocolSecurity FROM RemoteProxy \
          WHERE SiteName = {}",
-        literal(&names.remote_site)
+        quoted(&names.remote_site)
     )
 }
 
@@ -176,10 +150,10 @@ pub fn replay_candidates(names: &Names, selection: &Selection) -> String {
     let mut soql = format!(
         "SELECT Id, Object_Type__c, Event_Type__c, CreatedDate FROM {} WHERE Status__c = {}",
         names.outbox,
-        literal(selection.status)
+        quoted(selection.status)
     );
     if let Some(object) = &selection.object {
-        soql.push_str(&format!(" AND Object_Type__c = {}", literal(object)));
+        soql.push_str(&format!(" AND Object_Type__c = {}", quoted(object)));
     }
     if let Some(since) = selection.since {
         soql.push_str(&format!(" AND CreatedDate >= {}", format_datetime(since)));
@@ -197,8 +171,8 @@ mod tests {
 
     #[test]
     fn literals_escape_quotes_and_backslashes() {
-        assert_eq!(literal("Contact"), "'Contact'");
-        assert_eq!(literal("O'Brien\\x"), "'O\\'Brien\\\\x'");
+        assert_eq!(quoted("Contact"), "'Contact'");
+        assert_eq!(quoted("O'Brien\\x"), "'O\\'Brien\\\\x'");
         assert_eq!(starts_with("Sfhooks"), "'Sfhooks%'");
         assert_eq!(starts_with("a_b%'"), r"'a\_b\%\'%'");
     }

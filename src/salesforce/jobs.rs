@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::rest::{AnonymousResult, RestClient, RestError};
+use super::soql_literal::{quoted, starts_with};
 
 /// CronTrigger states of a job that will never run again.
 pub const ENDED_CRON_STATES: [&str; 3] = ["COMPLETE", "DELETED", "ERROR"];
@@ -160,40 +161,9 @@ impl JobsError {
     }
 }
 
-/// `'text'` as an Apex (and SOQL) string literal.
-pub fn apex_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('\'');
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
-/// A SOQL `LIKE` pattern for names starting with `prefix` (`%` and `_` in it escaped).
-fn starts_with_pattern(prefix: &str) -> String {
-    let mut out = String::from("'");
-    for c in prefix.chars() {
-        if matches!(c, '\\' | '\'' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push_str("%'");
-    out
-}
-
 fn in_list(values: &[&str]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| apex_string(v)).collect();
-    format!("({})", quoted.join(", "))
+    let items: Vec<String> = values.iter().map(|v| quoted(v)).collect();
+    format!("({})", items.join(", "))
 }
 
 /// The name of the generated class with `pause()`, `restore()` and `scheduleSweeper()`.
@@ -203,7 +173,7 @@ pub fn jobs_class(prefix: &str) -> String {
 
 /// The queries [`lookup`] sends, in order (for documentation and tests).
 pub fn lookup_queries(prefix: &str) -> [String; 3] {
-    let like = starts_with_pattern(prefix);
+    let like = starts_with(prefix);
     [
         format!(
             "SELECT Id, State, CronExpression, NextFireTime, OwnerId, CronJobDetail.Name \
@@ -222,7 +192,7 @@ pub fn lookup_queries(prefix: &str) -> [String; 3] {
         ),
         format!(
             "SELECT Id FROM ApexClass WHERE Name = {}",
-            apex_string(&jobs_class(prefix))
+            quoted(&jobs_class(prefix))
         ),
     ]
 }
@@ -417,9 +387,9 @@ pub fn restore_apex(prefix: &str, jobs: &OrgJobs, how: Restore) -> String {
         let _ = writeln!(
             apex,
             "if (!scheduled.contains({name})) {{\n  System.schedule({name}, {cron}, (Schedulable) Type.forName({class}).newInstance());\n}}",
-            name = apex_string(&job.name),
-            cron = apex_string(&job.cron_expression),
-            class = apex_string(class),
+            name = quoted(&job.name),
+            cron = quoted(&job.cron_expression),
+            class = quoted(class),
         );
     }
     apex

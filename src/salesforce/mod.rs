@@ -10,6 +10,7 @@ pub mod login;
 pub mod metadata;
 pub mod rest;
 pub mod soap;
+pub mod soql_literal;
 
 /// The start of an error body, on one line, for error messages.
 pub(crate) fn snippet(body: &str) -> String {

@@ -96,15 +96,7 @@ impl Verifier {
         body: &[u8],
         now: i64,
     ) -> Result<Delivery<'a>, VerifyError> {
-        let id_raw = required(headers.id, wire::HEADER_ID)?;
-        let ts_raw = required(headers.timestamp, wire::HEADER_TIMESTAMP)?;
-        let sig_raw = required(headers.signature, wire::HEADER_SIGNATURE)?;
-        let id = headers::parse_id(id_raw)?;
-        let timestamp = headers::parse_timestamp(ts_raw)?;
-        let signatures = headers::parse_signatures(sig_raw)?;
-
-        self.check_time(timestamp.secs, now)?;
-
+        let (id, timestamp, signatures) = self.signed_headers(headers, now)?;
         for secret in &self.secrets {
             let expected = standard_mac(secret, id.as_bytes(), timestamp.text.as_bytes(), body);
             if matches_any(&encode_mac(&expected), signatures.v1()) {
@@ -124,13 +116,7 @@ impl Verifier {
     /// timestamp now (the same errors as [`Verifier::verify`]), then [`BodyCheck::update`] takes
     /// the body and [`BodyCheck::finish`] compares the signatures.
     pub fn begin<'a>(&self, headers: &Headers<'a>, now: i64) -> Result<BodyCheck<'a>, VerifyError> {
-        let id_raw = required(headers.id, wire::HEADER_ID)?;
-        let ts_raw = required(headers.timestamp, wire::HEADER_TIMESTAMP)?;
-        let sig_raw = required(headers.signature, wire::HEADER_SIGNATURE)?;
-        let id = headers::parse_id(id_raw)?;
-        let timestamp = headers::parse_timestamp(ts_raw)?;
-        let signatures = headers::parse_signatures(sig_raw)?;
-        self.check_time(timestamp.secs, now)?;
+        let (id, timestamp, signatures) = self.signed_headers(headers, now)?;
         let prefix = standard_prefix(id.as_bytes(), timestamp.text.as_bytes());
         let macs = self
             .secrets
@@ -151,6 +137,23 @@ impl Verifier {
                 },
             },
         })
+    }
+
+    /// The three Standard Webhooks headers, parsed, with the timestamp inside the tolerance.
+    fn signed_headers<'a>(
+        &self,
+        headers: &Headers<'a>,
+        now: i64,
+    ) -> Result<(&'a str, headers::Timestamp<'a>, headers::Signatures<'a>), VerifyError> {
+        // Every missing header is reported before any malformed one.
+        let id_raw = required(headers.id, wire::HEADER_ID)?;
+        let ts_raw = required(headers.timestamp, wire::HEADER_TIMESTAMP)?;
+        let sig_raw = required(headers.signature, wire::HEADER_SIGNATURE)?;
+        let id = headers::parse_id(id_raw)?;
+        let timestamp = headers::parse_timestamp(ts_raw)?;
+        let signatures = headers::parse_signatures(sig_raw)?;
+        self.check_time(timestamp.secs, now)?;
+        Ok((id, timestamp, signatures))
     }
 
     fn check_time(&self, timestamp: i64, now: i64) -> Result<(), VerifyError> {

@@ -133,6 +133,16 @@ fn options_of(org: &FakeOrg) -> Vec<(String, String)> {
     deploys[0].options.clone()
 }
 
+/// The one deploy request ran at `level` and named no tests.
+fn assert_test_level_without_named_tests(org: &FakeOrg, level: &str) {
+    let options = options_of(org);
+    assert!(
+        options.contains(&("testLevel".into(), level.into())),
+        "{options:?}"
+    );
+    assert!(!options.iter().any(|(k, _)| k == "runTests"), "{options:?}");
+}
+
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

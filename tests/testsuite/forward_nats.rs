@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::nats::NatsServer;
 use crate::support::receiver::*;
-use crate::support::{code, run, sfhooks, stderr};
+use crate::support::{code, listen_any_port, run, stderr};
 
 /// The org id of [`envelope_body`], as a subject token.
 const ORG: &str = "00D5g000004ABCDEAA";
@@ -249,14 +249,7 @@ fn per_event_publishes_each_event_on_its_subject_with_its_event_id() {
 fn a_duplicate_window_shorter_than_the_tolerance_is_refused_naming_it() {
     // Refused before connecting: no server needed.
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", "nats://127.0.0.1:1", "--nats-stream", "S"])
         .args(["--nats-duplicate-window", "60s"])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
@@ -268,14 +261,7 @@ fn a_duplicate_window_shorter_than_the_tolerance_is_refused_naming_it() {
         stderr(&out)
     );
     // A window longer than the max age: JetStream would refuse it, so sfhooks says so first.
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", "nats://127.0.0.1:1", "--nats-stream", "S"])
         .args(["--nats-max-age", "1h"])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
@@ -293,14 +279,7 @@ fn a_duplicate_window_shorter_than_the_tolerance_is_refused_naming_it() {
         return;
     };
     nats.create_stream("SHORT", Duration::from_secs(30));
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", &nats.url(), "--nats-stream", "SHORT"])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -322,14 +301,7 @@ fn credentials_never_reach_a_log_or_an_answer() {
     // In the URL: refused, and not echoed.
     let dir = tempfile::tempdir().expect("temp dir");
     let with_password = format!("nats://svc:{password}@{}", nats.addr);
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", &with_password])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -341,14 +313,7 @@ fn credentials_never_reach_a_log_or_an_answer() {
     assert!(!stderr(&out).contains(password), "{}", stderr(&out));
 
     // A wrong password: an authentication failure (3), the attempted password not shown.
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", &nats.url(), "--nats-user", "svc"])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET)
         .env("SFHOOKS_NATS_PASSWORD", "wrong-guess-not-for-logs"));
@@ -356,14 +321,7 @@ fn credentials_never_reach_a_log_or_an_answer() {
     assert!(!stderr(&out).contains("wrong-guess"), "{}", stderr(&out));
 
     // A user without its password in the environment: a usage error that names the variable.
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", &nats.url(), "--nats-user", "svc"])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -402,14 +360,7 @@ fn credentials_never_reach_a_log_or_an_answer() {
 #[test]
 fn nats_flags_without_a_nats_target_are_usage_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", "http://127.0.0.1:9/x", "--per-event"])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -419,14 +370,7 @@ fn nats_flags_without_a_nats_target_are_usage_errors() {
         stderr(&out)
     );
     // NATS not running at start-up: exit 1 with a hint, before listening.
-    let out = run(sfhooks(dir.path())
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
+    let out = run(listen_any_port(dir.path())
         .args(["--forward-to", &format!("nats://{}", closed_port_addr())])
         .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
     assert_eq!(code(&out), 1, "{}", stderr(&out));

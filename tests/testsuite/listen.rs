@@ -437,15 +437,7 @@ fn ctrl_c_shuts_down_cleanly() {
 fn bad_secret_or_forward_url_is_a_usage_error() {
     let dir = std::env::temp_dir();
     let out = crate::support::run(
-        crate::support::sfhooks(&dir)
-            .args([
-                "listen",
-                "--port",
-                "0",
-                "--secret-env",
-                "SFHOOKS_TEST_SECRET",
-            ])
-            .env("SFHOOKS_TEST_SECRET", "whsec_short"),
+        crate::support::listen_any_port(&dir).env("SFHOOKS_TEST_SECRET", "whsec_short"),
     );
     assert_eq!(crate::support::code(&out), 2);
     assert!(
@@ -453,14 +445,7 @@ fn bad_secret_or_forward_url_is_a_usage_error() {
         "secret echoed"
     );
     let out = crate::support::run(
-        crate::support::sfhooks(&dir)
-            .args([
-                "listen",
-                "--port",
-                "0",
-                "--secret-env",
-                "SFHOOKS_TEST_SECRET",
-            ])
+        crate::support::listen_any_port(&dir)
             .args(["--forward-to", "ftp://example.com"])
             .env("SFHOOKS_TEST_SECRET", SPEC_SECRET),
     );
@@ -522,14 +507,7 @@ fn other_orgs_are_403_and_15_or_18_character_ids_both_match() {
     // A malformed --org-id is a usage error naming the fix.
     let dir = std::env::temp_dir();
     let out = crate::support::run(
-        crate::support::sfhooks(&dir)
-            .args([
-                "listen",
-                "--port",
-                "0",
-                "--secret-env",
-                "SFHOOKS_TEST_SECRET",
-            ])
+        crate::support::listen_any_port(&dir)
             .args(["--org-id", "00D000000000001AAA"])
             .env("SFHOOKS_TEST_SECRET", SPEC_SECRET),
     );

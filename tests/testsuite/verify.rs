@@ -17,6 +17,29 @@ fn verify(dir: &Path, secret: &str) -> Command {
     cmd
 }
 
+/// `sfhooks verify` of `body` signed with the spec secret as `id`, `age` seconds after it was signed.
+fn verify_signed_at(id: &str, body: &str, age: i64) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(dir.path(), "body.json", body.as_bytes());
+    let ts = 1_700_000_000;
+    let secret = Secret::parse(SPEC_SECRET).expect("spec secret");
+    let signature = sign(&secret, id, ts, body.as_bytes());
+    run(verify(dir.path(), SPEC_SECRET).args([
+        "--secret-env",
+        "SFHOOKS_TEST_SECRET",
+        "--id",
+        id,
+        "--timestamp",
+        &ts.to_string(),
+        "--signature",
+        &signature,
+        "--body-file",
+        &file,
+        "--now",
+        &(ts + age).to_string(),
+    ]))
+}
+
 fn write(dir: &Path, name: &str, contents: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, contents).expect("write test file");
@@ -123,26 +146,7 @@ fn open_connectors_doc_vector_is_valid() {
 
 #[test]
 fn envelope_is_summarized_on_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let body = envelope_body();
-    let file = write(dir.path(), "body.json", body.as_bytes());
-    let ts = 1_700_000_000;
-    let secret = Secret::parse(SPEC_SECRET).unwrap();
-    let signature = sign(&secret, "msg_env", ts, body.as_bytes());
-    let out = run(verify(dir.path(), SPEC_SECRET).args([
-        "--secret-env",
-        "SFHOOKS_TEST_SECRET",
-        "--id",
-        "msg_env",
-        "--timestamp",
-        &ts.to_string(),
-        "--signature",
-        &signature,
-        "--body-file",
-        &file,
-        "--now",
-        &(ts + 10).to_string(),
-    ]));
+    let out = verify_signed_at("msg_env", &envelope_body(), 10);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -152,26 +156,7 @@ fn envelope_is_summarized_on_one_line() {
 
 #[test]
 fn a_gap_envelope_verifies_and_is_summarised() {
-    let dir = tempfile::tempdir().unwrap();
-    let body = gap_envelope_body();
-    let file = write(dir.path(), "gap.json", body.as_bytes());
-    let ts = 1_700_000_000;
-    let secret = Secret::parse(SPEC_SECRET).unwrap();
-    let signature = sign(&secret, "msg_gap", ts, body.as_bytes());
-    let out = run(verify(dir.path(), SPEC_SECRET).args([
-        "--secret-env",
-        "SFHOOKS_TEST_SECRET",
-        "--id",
-        "msg_gap",
-        "--timestamp",
-        &ts.to_string(),
-        "--signature",
-        &signature,
-        "--body-file",
-        &file,
-        "--now",
-        &ts.to_string(),
-    ]));
+    let out = verify_signed_at("msg_gap", &gap_envelope_body(), 0);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),

@@ -508,7 +508,7 @@ impl DeployJobs {
 fn class_exists(rest: &RestClient, name: &str) -> Result<bool, JobsError> {
     let query = format!(
         "SELECT Id FROM ApexClass WHERE Name = {}",
-        jobs::apex_string(name)
+        sfhooks::salesforce::soql_literal::quoted(name)
     );
     Ok(!rest.query(&query)?.records.is_empty())
 }

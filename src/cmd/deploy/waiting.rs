@@ -119,14 +119,6 @@ pub(super) fn sleep_unless_interrupted(duration: Duration, interrupts: usize) {
     }
 }
 
-pub(super) fn print_stdout(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")
-}
-
 /// Counts every SIGINT in [`INTERRUPTS`] from now on, instead of letting it end the process.
 /// The handler is registered before this returns (a Ctrl-C right after is counted) and only once
 /// per process; the counting thread lives as long as the process.

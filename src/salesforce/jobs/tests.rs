@@ -43,9 +43,12 @@ fn jobs() -> OrgJobs {
 
 #[test]
 fn strings_are_escaped_for_apex_and_soql() {
-    assert_eq!(apex_string("Admin's \\ job"), "'Admin\\'s \\\\ job'");
-    assert_eq!(starts_with_pattern("Sfhooks"), "'Sfhooks%'");
-    assert_eq!(starts_with_pattern("My_App"), "'My\\_App%'");
+    assert_eq!(
+        crate::salesforce::soql_literal::quoted("Admin's \\ job"),
+        "'Admin\\'s \\\\ job'"
+    );
+    assert_eq!(starts_with("Sfhooks"), "'Sfhooks%'");
+    assert_eq!(starts_with("My_App"), "'My\\_App%'");
 }
 
 #[test]

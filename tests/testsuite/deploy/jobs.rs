@@ -91,12 +91,7 @@ fn sandbox_test_level_overrides_the_default() {
     w.org.script(Script::succeeds());
     let out = run(&mut w.deploy_with_token(&["--sandbox", "--test-level", "RunLocalTests"]));
     assert_exit(&out, 0);
-    let options = options_of(&w.org);
-    assert!(
-        options.contains(&("testLevel".into(), "RunLocalTests".into())),
-        "{options:?}"
-    );
-    assert!(!options.iter().any(|(k, _)| k == "runTests"), "{options:?}");
+    assert_test_level_without_named_tests(&w.org, "RunLocalTests");
 }
 
 #[test]

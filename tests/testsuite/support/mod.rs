@@ -14,6 +14,20 @@ use std::process::{Command, Output};
 
 /// The `sfhooks` binary with a clean environment: no HOME, no SF_*/SFDX_*/SFHOOKS_* variables,
 /// so a developer's own Salesforce login can never leak into a test.
+/// `sfhooks listen --port 0 --secret-env SFHOOKS_TEST_SECRET`, to which a test adds its flags and
+/// the secret's value.
+pub fn listen_any_port(cwd: &Path) -> Command {
+    let mut cmd = sfhooks(cwd);
+    cmd.args([
+        "listen",
+        "--port",
+        "0",
+        "--secret-env",
+        "SFHOOKS_TEST_SECRET",
+    ]);
+    cmd
+}
+
 pub fn sfhooks(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sfhooks"));
     cmd.current_dir(cwd).env_remove("HOME");
