@@ -307,10 +307,28 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope, EnvelopeError> {
     check_envelope(envelope)
 }
 
-/// Parses the [`EnvelopeHead`] of a verified body read from `body` (buffer it), with the checks
-/// of [`parse_envelope`]; memory grows with the number of events, not with their records.
-pub fn parse_envelope_head(body: impl std::io::Read) -> Result<EnvelopeHead, EnvelopeError> {
-    let head: EnvelopeHead = serde_json::from_reader(body)?;
+/// Parses the [`EnvelopeHead`] of a verified body read from `body` in blocks, with the checks
+/// of [`parse_envelope`]; memory grows with the number of events, not with their records (see
+/// [`HeadScanner`](super::head_scan::HeadScanner), which also takes blocks pushed to it).
+pub fn parse_envelope_head(mut body: impl std::io::Read) -> Result<EnvelopeHead, EnvelopeError> {
+    let mut scanner = super::head_scan::HeadScanner::new();
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let n = match body.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(EnvelopeError::Json(serde_json::Error::io(e))),
+        };
+        if !scanner.feed(&block[..n]) {
+            break;
+        }
+    }
+    scanner.finish()
+}
+
+/// The checks of [`parse_envelope`] on a head.
+pub(crate) fn check_head(head: EnvelopeHead) -> Result<EnvelopeHead, EnvelopeError> {
     check(
         &head.kind,
         head.data

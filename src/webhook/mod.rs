@@ -33,6 +33,7 @@
 pub mod dedupe;
 pub mod envelope;
 pub mod error;
+pub mod head_scan;
 pub mod headers;
 pub mod org;
 pub mod secret;
@@ -46,6 +47,7 @@ pub use envelope::{
     EventType, Gap, GapReason,
 };
 pub use error::{SecretError, VerifyError};
+pub use head_scan::HeadScanner;
 pub use org::{OrgId, OrgIdError};
 pub use secret::{encode_secret, ElementsKey, Secret};
 pub use sign::{sign, sign_all, sign_elements};

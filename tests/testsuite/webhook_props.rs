@@ -10,8 +10,8 @@ use sfhooks::webhook::headers::{
     parse_elements_signature, parse_id, parse_signatures, parse_timestamp,
 };
 use sfhooks::webhook::{
-    encode_secret, parse_envelope, sign, wire, ElementsKey, ElementsVerifier, Headers, Secret,
-    Verifier, VerifyError,
+    encode_secret, parse_envelope, sign, wire, ElementsKey, ElementsVerifier, Envelope,
+    EnvelopeHead, HeadScanner, Headers, Secret, Verifier, VerifyError,
 };
 use standardwebhooks::Webhook;
 
@@ -196,6 +196,77 @@ proptest! {
             }
         }
         let _ = parse_envelope(&body);
+    }
+}
+
+/// What a head keeps of a full parse, to compare the two.
+fn heads_of(envelope: &Envelope) -> Vec<String> {
+    envelope
+        .data
+        .events
+        .iter()
+        .map(|e| {
+            format!(
+                "{:?}",
+                (
+                    &e.event_id,
+                    e.event_type,
+                    &e.object_type,
+                    &e.object_id,
+                    &e.gap
+                )
+            )
+        })
+        .collect()
+}
+
+fn scanned(body: &[u8], block: usize) -> Result<EnvelopeHead, sfhooks::webhook::EnvelopeError> {
+    let mut scanner = HeadScanner::new();
+    for chunk in body.chunks(block) {
+        if !scanner.feed(chunk) {
+            break;
+        }
+    }
+    scanner.finish()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The streaming head scanner, fed in blocks of any size, agrees with serde's full parse on
+    /// every body serde accepts (the envelope and byte-level mutations of it), and never panics.
+    #[test]
+    fn the_head_scanner_agrees_with_the_full_parse(
+        block in 1usize..200,
+        pretty in any::<bool>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 0..4),
+    ) {
+        let value: serde_json::Value = serde_json::from_str(&envelope_body()).unwrap();
+        let mut body = if pretty {
+            serde_json::to_vec_pretty(&value).unwrap()
+        } else {
+            serde_json::to_vec(&value).unwrap()
+        };
+        for (at, byte, op) in edits {
+            let i = at.index(body.len());
+            match op {
+                0 => body[i] = byte,
+                1 => { body.remove(i); }
+                _ => body.insert(i, byte),
+            }
+        }
+        let head = scanned(&body, block);
+        if let Ok(full) = parse_envelope(&body) {
+            let head = head.map_err(|e| TestCaseError::fail(format!("scanner refused what serde took: {e}")))?;
+            prop_assert_eq!(&head.data.org_id, &full.data.org_id);
+            let scanned: Vec<String> = head
+                .data
+                .events
+                .iter()
+                .map(|e| format!("{:?}", (&e.event_id, e.event_type, &e.object_type, &e.object_id, &e.gap)))
+                .collect();
+            prop_assert_eq!(scanned, heads_of(&full));
+        }
     }
 }
 
