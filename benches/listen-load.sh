@@ -22,6 +22,7 @@
 #                   httptools and uvloop (installed pinned from PyPI into target/bench-tools/py);
 #                   $UVICORN_WORKERS workers (default 1)
 #          node     the reference receiver benches/receivers/node_receiver.mjs on node:http
+#          bare     the machine's ceiling: examples/bare_receiver.rs, hyper + HMAC and nothing else
 #          The same pre-signed requests go to each, so run them one after the other in one session
 #          and compare the ratios.
 set -euo pipefail
@@ -138,20 +139,31 @@ run_target() {
       --workers "${UVICORN_WORKERS:-1}" --log-level warning) > /dev/null 2> "$work/listen.err" &
     listener=$!
     wait_port "$port"; url="http://127.0.0.1:$port" ;;
+  bare)
+    bare_bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/bare_receiver"
+    [[ -x "$bare_bin" ]] || (cd "$root" && cargo build --release --quiet --example bare_receiver)
+    port=$(free_port); rm -f "$work/listen.err"
+    SFHOOKS_LOAD_SECRET="$secret" PORT="$port" "$bare_bin" 2> "$work/listen.err" &
+    listener=$!
+    wait_port "$port"; url="http://127.0.0.1:$port" ;;
   node)
     port=$(free_port); rm -f "$work/listen.err"
     SFHOOKS_LOAD_SECRET="$secret" PORT="$port" node "$here/receivers/node_receiver.mjs" 2> "$work/listen.err" &
     listener=$!
     wait_port "$port"; url="http://127.0.0.1:$port" ;;
-  *) echo "TARGET must be sfhooks, nats, uvicorn or node" >&2; exit 2 ;;
+  *) echo "TARGET must be sfhooks, nats, bare, uvicorn or node" >&2; exit 2 ;;
 esac
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency $url/hooks (1 KB bodies, $REQUESTS pre-signed ids)" >&2
-BODY="$work/body.json" SIGS="$work/sigs.txt" TS="$ts" THREADS="$THREADS" \
+BODY="$work/body.json" SIGS="$work/sigs.txt" TS="$ts" THREADS="$THREADS" ${WRK_TIME:+/usr/bin/time -f "wrk cpu: %U user %S sys s, %e wall"} \
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/listen-load.lua" "$url/hooks"
 
 rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$listener/status" 2>/dev/null || echo "?")
-if [[ "$TARGET" == uvicorn || "$TARGET" == node ]]; then
+if [[ -n "${WRK_TIME:-}" ]]; then
+  # utime and stime of the receiver (fields 14 and 15 of /proc/PID/stat, in clock ticks).
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "receiver cpu: %.2f user %.2f sys s\n", $14 / hz, $15 / hz }' "/proc/$listener/stat" 2>/dev/null || true
+fi
+if [[ "$TARGET" == uvicorn || "$TARGET" == node || "$TARGET" == bare ]]; then
   kill -INT "$listener"; wait "$listener" || true; listener=""
   echo "$TARGET: resident memory at the end: $rss_kib KiB (non-2xx answers: see wrk's output)"
   return 0

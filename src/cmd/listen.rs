@@ -35,7 +35,9 @@ use sfhooks::scheme::SignatureScheme;
 use sfhooks::webhook::{parse_envelope, wire, Claim, Envelope, Headers, OrgId, SeenIds};
 
 mod forwarding;
+mod printer;
 use forwarding::{forward_delivery, publish, Forward, ForwardTarget, Forwarded, HttpForward};
+use printer::Printer;
 
 /// Most `webhook-id`s remembered for replay detection (about 200 bytes each at most).
 const SEEN_IDS_CAPACITY: usize = 100_000;
@@ -102,45 +104,10 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<u8> {
         });
         serve(state, &args.bind, args.port).await
     });
-    // Every task (and with it every handle on the printer) is gone once the runtime is: then the
-    // printer has written every line and exits.
+    // Every task is gone once the runtime is: then no line can come any more.
     drop(runtime);
-    let _ = printed.join();
+    printed.finish();
     outcome
-}
-
-/// Writes the event lines on stdout from a thread of its own, in the order the deliveries were
-/// accepted: a request hands its lines over without a system call, and the thread writes all the
-/// lines waiting in one `write` (under load, one per many deliveries instead of one each).
-#[derive(Clone)]
-struct Printer(std::sync::mpsc::Sender<String>);
-
-impl Printer {
-    fn start() -> (Printer, std::thread::JoinHandle<()>) {
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let handle = std::thread::spawn(move || {
-            let mut batch = String::new();
-            // Ends when every sender is dropped and the queue is empty.
-            while let Ok(first) = rx.recv() {
-                batch.clear();
-                batch.push_str(&first);
-                while batch.len() < 256 * 1024 {
-                    match rx.try_recv() {
-                        Ok(more) => batch.push_str(&more),
-                        Err(_) => break,
-                    }
-                }
-                // A closed stdout (`listen | head`) must not stop the receiver from answering.
-                let _ = std::io::stdout().lock().write_all(batch.as_bytes());
-            }
-        });
-        (Printer(tx), handle)
-    }
-
-    fn print(&self, lines: String) {
-        // Fails only once the thread is gone, which happens after the last sender.
-        let _ = self.0.send(lines);
-    }
 }
 
 /// What every request handler shares.
@@ -491,7 +458,7 @@ async fn process(state: &State, req: Request<Incoming>) -> Reply {
             if let Some(id) = id {
                 state.seen().complete(id);
             }
-            state.printer.print(event_lines(&envelope, id, state.json));
+            state.printer.print(&event_lines(&envelope, id, state.json));
             Reply::new(StatusCode::OK, "ok")
         }
     }
