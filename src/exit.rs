@@ -155,6 +155,36 @@ pub fn rest_failed(err: sfhooks::salesforce::rest::RestError) -> anyhow::Error {
     }
 }
 
+/// A connection to NATS that failed (`listen --forward-to` and `poll --forward-to`): refused
+/// credentials exit as authentication failures, a bad URL or option as usage, anything else
+/// (nothing listening, no JetStream) as a failure with the way out. `message` is what to print:
+/// the caller's error, which may wrap `cause`.
+pub fn nats_connect_failed(
+    cause: &sfhooks::forward::jetstream::NatsConnectError,
+    message: String,
+) -> anyhow::Error {
+    use sfhooks::forward::jetstream::NatsConnectError;
+    match cause {
+        NatsConnectError::Auth { .. } => AuthFailed(message).into(),
+        NatsConnectError::Config(_) => UsageError::new(message).into(),
+        NatsConnectError::Tls { .. } => Hinted {
+            message,
+            hint: "the server's certificate must be trusted by this machine: add its CA to the system's \
+                   certificates, or point SSL_CERT_FILE at a PEM file holding it"
+                .into(),
+            code: FAILURE,
+        }
+        .into(),
+        _ => Hinted {
+            message,
+            hint: "start the NATS server (with JetStream: nats-server -js) or fix --forward-to"
+                .into(),
+            code: FAILURE,
+        }
+        .into(),
+    }
+}
+
 /// True when the error is a closed stdout (`sfhooks ... | head`), which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {

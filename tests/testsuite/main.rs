@@ -3,6 +3,7 @@ mod deploy;
 mod deploy_day2;
 mod exit_codes;
 mod forward_nats;
+mod forward_nats_tls;
 mod generate;
 mod limits;
 mod listen;

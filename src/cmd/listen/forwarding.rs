@@ -8,10 +8,8 @@ use hyper::body::Bytes;
 use hyper::header::HeaderMap;
 
 use crate::cli::{is_nats_url, stream_lines, ListenArgs};
-use crate::exit::{AuthFailed, Hinted, UsageError, FAILURE};
-use sfhooks::forward::jetstream::{
-    self, body_id, JetStreamTarget, NatsConnectError, NatsEvent, Publisher, Stored,
-};
+use crate::exit::{self, UsageError};
+use sfhooks::forward::jetstream::{self, body_id, JetStreamTarget, NatsEvent, Publisher, Stored};
 use sfhooks::webhook::Envelope;
 
 use super::{log, Reply, FORWARD_TIMEOUT, NOT_FORWARDED};
@@ -57,28 +55,20 @@ impl NatsSetup {
         let target = self.0;
         let shown = target.url.as_str().to_owned();
         let logged = shown.clone();
-        let publisher = Publisher::connect(&target.url, &target.auth, target.ack_timeout, move |event| {
-            match event {
+        let publisher = Publisher::connect(
+            &target.url,
+            &target.auth,
+            target.ack_timeout,
+            move |event| match event {
                 NatsEvent::Connected => log(format_args!("NATS at {logged}: connected")),
                 NatsEvent::Disconnected => log(format_args!(
                     "NATS at {logged}: disconnected; answering 503 until it is back"
                 )),
                 NatsEvent::Other(what) => log(format_args!("NATS at {logged}: {what}")),
-            }
-        })
+            },
+        )
         .await
-        .map_err(|err| -> anyhow::Error {
-            match err {
-                NatsConnectError::Auth { .. } => AuthFailed(err.to_string()).into(),
-                NatsConnectError::Config(_) => UsageError::new(err.to_string()).into(),
-                _ => Hinted {
-                    message: err.to_string(),
-                    hint: "start the NATS server (with JetStream: nats-server -js) or fix --forward-to".into(),
-                    code: FAILURE,
-                }
-                .into(),
-            }
-        })?;
+        .map_err(|err| exit::nats_connect_failed(&err, err.to_string()))?;
         let report = match &target.stream {
             Some(spec) => Some(publisher.ensure_stream(spec).await.map_err(
                 |err| -> anyhow::Error {

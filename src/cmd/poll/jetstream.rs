@@ -1,8 +1,8 @@
 //! `sfhooks poll --forward-to nats://...`: connecting to JetStream before the first cycle, saying
 //! what was found, and turning the library's errors into exit codes (as `listen` does).
 use crate::cli::stream_lines;
-use crate::exit::{AuthFailed, Hinted, UsageError, FAILURE};
-use sfhooks::forward::jetstream::{JetStreamTarget, NatsConnectError, NatsEvent};
+use crate::exit::{self, UsageError};
+use sfhooks::forward::jetstream::{JetStreamTarget, NatsEvent};
 use sfhooks::poll::publish::{JetStreamSink, SinkError};
 
 /// Connects and creates or checks the stream; reports on stderr (stdout may be `--json`).
@@ -17,18 +17,8 @@ pub fn connect(target: &JetStreamTarget) -> anyhow::Result<JetStreamSink> {
     })
     .map_err(|err| -> anyhow::Error {
         match err {
-            SinkError::Connect(NatsConnectError::Auth { .. }) => AuthFailed(err.to_string()).into(),
-            SinkError::Connect(NatsConnectError::Config(_)) => {
-                UsageError::new(err.to_string()).into()
-            }
+            SinkError::Connect(ref cause) => exit::nats_connect_failed(cause, err.to_string()),
             SinkError::Stream(ref e) if e.is_setting() => UsageError::new(err.to_string()).into(),
-            SinkError::Connect(_) => Hinted {
-                message: err.to_string(),
-                hint: "start the NATS server (with JetStream: nats-server -js) or fix --forward-to"
-                    .into(),
-                code: FAILURE,
-            }
-            .into(),
             other => anyhow::Error::new(other),
         }
     })?;

@@ -48,6 +48,14 @@ pub enum NatsConnectError {
         /// Why.
         reason: String,
     },
+    /// The TLS handshake failed: most often a certificate this machine does not trust.
+    #[error("NATS at {url}: TLS failed: {reason}")]
+    Tls {
+        /// The server.
+        url: String,
+        /// The TLS library's reason.
+        reason: String,
+    },
     /// A bad setting.
     #[error(transparent)]
     Config(#[from] NatsConfigError),

@@ -163,20 +163,13 @@ impl Listener {
     /// [`Listener::start`] with more environment variables.
     pub fn start_with_env(secret: &str, extra: &[&str], env: &[(&str, &str)]) -> Listener {
         let dir = std::env::temp_dir();
-        let mut cmd = super::sfhooks(&dir);
-        cmd.args([
-            "listen",
-            "--port",
-            "0",
-            "--secret-env",
-            "SFHOOKS_TEST_SECRET",
-        ])
-        .args(extra)
-        .env("SFHOOKS_TEST_SECRET", secret)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        let mut cmd = super::listen_any_port(&dir);
+        cmd.args(extra)
+            .env("SFHOOKS_TEST_SECRET", secret)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn sfhooks listen");
         let stdout = lines(child.stdout.take().expect("piped stdout"));
         let stderr = lines(child.stderr.take().expect("piped stderr"));
