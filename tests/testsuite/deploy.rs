@@ -89,8 +89,7 @@ impl World {
     /// `sfhooks deploy ARGS` signed in with the fake org's static access token.
     fn deploy_signed_in(&self, args: &[&str]) -> Command {
         let mut cmd = self.deploy(args);
-        cmd.args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
-            .arg(self.org.url());
+        cmd.args(self.org.access_token_args());
         cmd
     }
 

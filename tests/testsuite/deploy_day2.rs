@@ -89,8 +89,7 @@ impl World {
     /// Signed in with the fake org's access token (cannot be renewed).
     fn deploy_with_token(&self, args: &[&str]) -> Command {
         let mut cmd = self.deploy(args);
-        cmd.args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
-            .arg(self.org.url());
+        cmd.args(self.org.access_token_args());
         cmd
     }
 

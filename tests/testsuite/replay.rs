@@ -14,8 +14,7 @@ fn replay_cmd(org: &FakeOrg, dir: &std::path::Path, extra: &[&str]) -> Command {
     let mut cmd = sfhooks(dir);
     cmd.args(["replay", "--objects", "Contact,Account"])
         .args(["--callback-url", "https://hooks.example.com/salesforce"])
-        .args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
-        .arg(org.url())
+        .args(org.access_token_args())
         .args(extra);
     cmd
 }

@@ -20,8 +20,7 @@ fn status(org: &FakeOrg, extra: &[&str]) -> Output {
         "--callback-url",
         CALLBACK,
     ])
-    .args(["--access-token", fake_org::ACCESS_TOKEN, "--instance-url"])
-    .arg(org.url())
+    .args(org.access_token_args())
     .args(extra);
     run(&mut cmd)
 }

@@ -2,18 +2,27 @@
 //! Metadata API name and type, `--uninstall`, and `--production`'s commands.
 use super::*;
 
+/// A zip's entries: name and bytes.
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// The entries of the scenario's deploy zip and of its `--uninstall` zip.
+fn deploy_and_uninstall_entries(scenario: &Scenario) -> (Entries, Entries) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let deploy = entries(&build(scenario, &tmp.path().join("d.zip"), &[]));
+    let uninstall = entries(&build(
+        scenario,
+        &tmp.path().join("u.zip"),
+        &["--uninstall"],
+    ));
+    (deploy, uninstall)
+}
+
 /// Golden listing (entry names + sizes) and golden XML (package.xml, destructiveChanges.xml,
 /// every folded .object) per scenario, in fixtures/package/<scenario>/.
 #[test]
 fn scenarios_match_their_golden_listings_and_xml() {
     for scenario in scenarios() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let deploy = entries(&build(&scenario, &tmp.path().join("d.zip"), &[]));
-        let uninstall = entries(&build(
-            &scenario,
-            &tmp.path().join("u.zip"),
-            &["--uninstall"],
-        ));
+        let (deploy, uninstall) = deploy_and_uninstall_entries(&scenario);
 
         let mut golden = BTreeMap::new();
         let listing: String = deploy
@@ -91,13 +100,7 @@ fn the_zip_is_deterministic_and_holds_no_absolute_paths_or_folders() {
 #[test]
 fn uninstall_lists_every_component_of_the_deploy_zip() {
     for scenario in scenarios() {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let deploy = entries(&build(&scenario, &tmp.path().join("d.zip"), &[]));
-        let uninstall = entries(&build(
-            &scenario,
-            &tmp.path().join("u.zip"),
-            &["--uninstall"],
-        ));
+        let (deploy, uninstall) = deploy_and_uninstall_entries(&scenario);
         let names: Vec<&str> = uninstall.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,

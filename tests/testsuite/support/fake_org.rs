@@ -317,6 +317,16 @@ enum Reply {
 }
 
 impl FakeOrg {
+    /// The flags that sign a command in with this org's static access token.
+    pub fn access_token_args(&self) -> [String; 4] {
+        [
+            "--access-token".into(),
+            ACCESS_TOKEN.into(),
+            "--instance-url".into(),
+            self.url(),
+        ]
+    }
+
     /// Starts an org that expects JWT assertions for sandboxes (`aud` test.salesforce.com).
     pub fn start() -> Self {
         Self::start_with_audience("https://test.salesforce.com")
