@@ -3,7 +3,7 @@ mod deploy;
 mod deploy_day2;
 mod exit_codes;
 mod forward_nats;
-mod forward_nats_tls;
+mod forward_nats_secured;
 mod generate;
 mod limits;
 mod listen;

@@ -6,6 +6,7 @@ pub mod fake_records;
 pub mod fake_rest;
 pub mod fake_status;
 pub mod nats;
+pub mod nats_creds;
 pub mod poll_receiver;
 pub mod receiver;
 

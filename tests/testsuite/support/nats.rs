@@ -39,6 +39,8 @@ pub struct NatsServer {
     store: tempfile::TempDir,
     pub addr: SocketAddr,
     extra: Vec<String>,
+    /// Credentials (a creds file's text) the test client signs in with, in operator mode.
+    client_creds: Option<String>,
 }
 
 impl NatsServer {
@@ -59,7 +61,14 @@ impl NatsServer {
             store,
             addr,
             extra,
+            client_creds: None,
         })
+    }
+
+    /// The test client signs in with these credentials (a creds file's text).
+    pub fn with_client_creds(mut self, creds: String) -> NatsServer {
+        self.client_creds = Some(creds);
+        self
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -95,12 +104,18 @@ impl NatsServer {
             .build()
             .expect("test runtime");
         runtime.block_on(async {
-            let options = match self.extra.iter().position(|a| a == "--user") {
-                Some(i) => async_nats::ConnectOptions::with_user_and_password(
+            let options = match (
+                self.extra.iter().position(|a| a == "--user"),
+                &self.client_creds,
+            ) {
+                (_, Some(creds)) => {
+                    async_nats::ConnectOptions::with_credentials(creds).expect("test creds parse")
+                }
+                (Some(i), None) => async_nats::ConnectOptions::with_user_and_password(
                     self.extra[i + 1].clone(),
                     self.extra[i + 3].clone(),
                 ),
-                None => async_nats::ConnectOptions::new(),
+                (None, None) => async_nats::ConnectOptions::new(),
             };
             let client = options
                 .connect(self.url())

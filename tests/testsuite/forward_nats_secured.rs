@@ -1,12 +1,15 @@
-//! `sfhooks listen --forward-to tls://` against a real `nats-server` serving TLS with a
-//! certificate made for the test by the `openssl` command line (a test CA and a server
-//! certificate for 127.0.0.1): the delivery lands in the stream over TLS when the CA is trusted
-//! (`SSL_CERT_FILE`, which the NATS client's root store honours), and a listener that does not
-//! trust it refuses to start with a clear error instead of forwarding in the clear.
+//! `sfhooks listen --forward-to` into a real `nats-server` that is secured:
+//! - over TLS, with a certificate made for the test by the `openssl` command line (a test CA and a
+//!   server certificate for 127.0.0.1): the delivery lands in the stream when the CA is trusted
+//!   (`SSL_CERT_FILE`, which the NATS client's root store honours), and a listener that does not
+//!   trust it refuses to start with a clear error instead of forwarding in the clear;
+//! - in operator mode, where only a NATS credentials file (a user JWT and its nkey seed) gets in:
+//!   `--nats-creds` works, its seed reaches no log, and without it the listener exits 3.
 use std::path::Path;
 use std::process::Command;
 
 use crate::support::nats::NatsServer;
+use crate::support::nats_creds::start_operator_mode;
 use crate::support::receiver::*;
 use crate::support::{code, listen_any_port, run, stderr};
 
@@ -172,4 +175,72 @@ fn a_delivery_reaches_the_stream_over_tls_and_an_untrusted_server_is_refused() {
         1,
         "nothing more reached the stream"
     );
+}
+
+#[test]
+fn a_credentials_file_signs_in_and_its_seed_reaches_no_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some((nats, creds)) = start_operator_mode(dir.path()) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&creds).expect("creds file");
+    let seed = text
+        .lines()
+        .skip_while(|l| !l.contains("BEGIN USER NKEY SEED"))
+        .nth(1)
+        .expect("a seed line")
+        .to_owned();
+    let user_jwt = text.lines().nth(1).expect("a JWT line").to_owned();
+    let url = nats.url();
+    let creds_arg = creds.to_str().expect("utf-8 path");
+    let listener = Listener::start(
+        SPEC_SECRET,
+        &[
+            "--forward-to",
+            &url,
+            "--nats-creds",
+            creds_arg,
+            "--nats-stream",
+            "SFHOOKS_CREDS",
+        ],
+    );
+    let body = envelope_body();
+    let sent = signed_headers(SPEC_SECRET, "msg_creds_1", now(), body.as_bytes());
+    let reply = post(listener.addr, &sent, body.as_bytes());
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let messages = nats.messages("SFHOOKS_CREDS");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].msg_id.as_deref(), Some("msg_creds_1"));
+    let logged = listener.startup.join("\n");
+    assert!(
+        !logged.contains(&seed) && !logged.contains(&user_jwt),
+        "{logged}"
+    );
+    drop(listener);
+
+    // Without the file the server refuses the connection: exit 3, and the listener says so.
+    let out = run(listen_any_port(dir.path())
+        .args(["--forward-to", &url, "--nats-stream", "SFHOOKS_CREDS"])
+        .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refused the credentials"),
+        "{}",
+        stderr(&out)
+    );
+    // A damaged file is refused before connecting, naming the file and not its content.
+    let broken = dir.path().join("broken.creds");
+    std::fs::write(&broken, text.replace(&seed, "SUNOTASEED")).expect("write broken creds");
+    let out = run(listen_any_port(dir.path())
+        .args(["--forward-to", &url, "--nats-creds"])
+        .arg(&broken)
+        .env("SFHOOKS_TEST_SECRET", SPEC_SECRET));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot use NATS credentials file")
+            && stderr(&out).contains("broken.creds"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains(&user_jwt), "{}", stderr(&out));
 }
