@@ -800,3 +800,66 @@ fn instance_json_picks_the_mode_and_each_refuses_the_other() {
         .arg(&polling));
     refused(&out, "run `sfhooks poll`");
 }
+
+#[test]
+fn the_elements_scheme_signs_what_listen_verifies() {
+    // The Open Connectors scheme end to end: the poller signs with the instance's raw key and a
+    // real `sfhooks listen --signature-scheme elements` verifies every delivery.
+    let p = setup();
+    let key = "MySecretEventSignatureKey";
+    std::fs::write(p.dir.path().join("elements.key"), format!("{key}\n")).expect("write key");
+    let listener =
+        crate::support::receiver::Listener::start(key, &["--signature-scheme", "elements"]);
+    let url = format!("http://{}/hooks", listener.addr);
+    let poll = || {
+        run(sfhooks(p.dir.path())
+            .args([
+                "poll",
+                "--objects",
+                "Contact",
+                "--allow-insecure-http",
+                "--once",
+            ])
+            .args([
+                "--signature-scheme",
+                "elements",
+                "--secret-file",
+                "elements.key",
+            ])
+            .args(["--callback-url", &url])
+            .args(p.org.access_token_args())
+            .args(["--state", "poll.db", "--retry-delay", "0s"]))
+    };
+    ok(&poll());
+    p.advance(30);
+    let id = contact(&p, "ada");
+    p.advance(150);
+    let out = poll();
+    ok(&out);
+    let line = listener.stdout_line();
+    assert!(
+        line.starts_with(&format!("CREATED Contact {id} at ")),
+        "{line}; poll said {}",
+        stderr(&out)
+    );
+    // A previous secret has no meaning under this scheme: refused before anything is read.
+    std::fs::write(p.dir.path().join("old.key"), "OldKey\n").expect("write old key");
+    let out = run(sfhooks(p.dir.path())
+        .args([
+            "poll",
+            "--objects",
+            "Contact",
+            "--allow-insecure-http",
+            "--once",
+        ])
+        .args([
+            "--signature-scheme",
+            "elements",
+            "--secret-file",
+            "elements.key",
+        ])
+        .args(["--previous-secret-file", "old.key", "--callback-url", &url])
+        .args(p.org.access_token_args())
+        .args(["--state", "poll.db"]));
+    refused(&out, "the elements signature scheme has one key");
+}
