@@ -139,6 +139,9 @@ pub const ORG_ID: &str = "00Dfake00000001AAA";
 /// The deploying user's Id.
 pub const USER_ID: &str = "005fake00000001AAA";
 
+/// The longest request target Salesforce takes (URI plus query string).
+pub const MAX_URI_BYTES: usize = 16_384;
+
 impl Default for FakeRest {
     fn default() -> Self {
         let mut tables = Tables::default();
@@ -277,6 +280,22 @@ impl FakeRest {
         sessions: &mut HashSet<String>,
         unexpected: &mut Vec<String>,
     ) -> Response<Full<Bytes>> {
+        // The URI limit of every REST call (Salesforce Help 000386264, "Maximum number of rows
+        // returned by SOQL queries over the REST API": 16,384 bytes, else 414 URI Too Long).
+        let target_len = path.len() + query.map_or(0, |q| 1 + q.len());
+        if target_len > MAX_URI_BYTES {
+            self.requests.push(RestRequest {
+                method: method.to_string(),
+                path: path.to_string(),
+                query: Vec::new(),
+                body: format!("414: a {target_len}-byte request target"),
+                token: None,
+            });
+            unexpected.push(format!("a {target_len}-byte URI: 414 URI Too Long"));
+            let mut response = Response::new(Full::new(Bytes::from_static(b"URI Too Long")));
+            *response.status_mut() = StatusCode::URI_TOO_LONG;
+            return response;
+        }
         let pairs: Vec<(String, String)> = query
             .map(|q| {
                 url::form_urlencoded::parse(q.as_bytes())
