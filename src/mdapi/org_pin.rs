@@ -86,7 +86,8 @@ pub fn same_org(a: &str, b: &str) -> bool {
     if a.len() == b.len() {
         return a == b;
     }
-    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
+    // `get`, not indexing: a value read from an org may hold any text, and must not panic.
+    a.len() >= 15 && b.len() >= 15 && a.get(..15).is_some_and(|x| Some(x) == b.get(..15))
 }
 
 /// The settings record's entry in a zip: `customMetadata/<Prefix>_Settings.<Name>.md`, at the
@@ -272,6 +273,16 @@ mod tests {
             pin_org_id(&zip_with(Some(&xml), false), ORG).unwrap(),
             Pinned::NoField
         );
+    }
+
+    #[test]
+    fn org_ids_compare_without_panicking_on_any_text() {
+        assert!(same_org("00D000000000001", "00D000000000001AAA"));
+        assert!(same_org(" 00D000000000001AAA ", "00D000000000001AAA"));
+        assert!(!same_org("00D000000000001AAA", "00D000000000001AAB"));
+        // Byte 15 inside a multi-byte character: no slice panic, no match.
+        assert!(!same_org("00D00000000000é01", "00D000000000001AAA"));
+        assert!(!same_org("", "00D000000000001AAA"));
     }
 
     #[test]

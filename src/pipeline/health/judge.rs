@@ -33,12 +33,8 @@ pub fn remote_site_allows(site_url: &str, callback: &url::Url) -> bool {
             .starts_with(site.path().trim_end_matches('/'))
 }
 
-/// Two org Ids are the same org when their first 15 characters are (the 18-character form adds
-/// a case-insensitivity checksum).
-pub fn same_org(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
-    a.len() >= 15 && b.len() >= 15 && a.get(..15) == b.get(..15)
-}
+/// Whether two org Ids name the same org: the rule the settings pin is made with.
+pub use crate::mdapi::same_org;
 
 /// Judges the facts.
 pub fn evaluate(facts: Facts, expect: Expect) -> Report {
