@@ -142,7 +142,15 @@ fn answer(fake: &Fake, org: usize, method: &str, target: &str, body: &[u8]) -> (
                 .iter()
                 .map(|s| {
                     let url = s["url"].as_str().unwrap_or("");
-                    let body = if url.contains("/deleted/") {
+                    let path = url.split('?').next().unwrap_or("");
+                    let body = if let Some(object) = path
+                        .strip_suffix("/describe")
+                        .and_then(|p| p.rsplit('/').next())
+                    {
+                        describe(object)
+                    } else if url.contains("Organization") {
+                        json!({"totalSize": 1, "done": true, "records": [{"attributes": {"type": "Organization"}, "Id": "00Dbench000000001AAA"}]})
+                    } else if url.contains("/deleted/") {
                         json!({"deletedRecords": [], "earliestDateAvailable": "2026-01-01T00:00:00.000+0000",
                             "latestDateCovered": iso(SystemTime::now() - Duration::from_secs(120))})
                     } else {

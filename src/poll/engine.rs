@@ -1,4 +1,5 @@
-//! One cycle of one org: sign in when needed, read every object's window (changes and deletes,
+//! One cycle of one org: sign in when needed (`sign_in`: the org's Id and every describe in
+//! composite requests), read every object's window (changes and deletes,
 //! first pages in one composite request), turn rows into events, commit them with the cursor,
 //! then deliver what is due. Each org is its own failure domain: everything here touches only
 //! this org's runtime and rows, and returns what happened instead of failing the process.
@@ -15,14 +16,13 @@ use std::time::Duration;
 
 mod deletes;
 mod rows;
-
-use serde_json::Value;
+mod sign_in;
 
 use super::clock::{local_now_ms, ms, OrgClock};
 use super::deliver::RetryRules;
 use super::fetch::{self, SubAnswer, SubGet, COMPOSITE_QUERIES, COMPOSITE_SUBREQUESTS};
 use super::publish::{PostTarget, Sink};
-use super::soql::{changes_query, select_fields, split_fields};
+use super::soql::{changes_query, split_fields};
 use super::store::{Cursor, Outcome, Store, StoreError};
 use super::Note;
 use crate::config::{Events, ObjectConfig};
@@ -307,49 +307,8 @@ fn ctx_connect(ctx: &Ctx<'_, '_>) -> Result<RestClient, Failure> {
 }
 
 fn poll_with(ctx: &mut Ctx<'_, '_>, store: &mut Store, client: &RestClient) -> Result<(), Failure> {
-    if ctx.rt.org_id.is_none() {
-        let answer = client
-            .query("SELECT Id FROM Organization")
-            .map_err(rest_failure)?;
-        let org_id = answer
-            .records
-            .first()
-            .and_then(|r| r.get("Id"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| Failure::Other("the Organization query returned no Id".into()))?
-            .to_string();
-        ctx.meta(&answer.meta)?;
-        store.bind_org(&ctx.job.name, &org_id)?;
-        ctx.rt.org_id = Some(org_id);
-    }
-    if ctx.rt.plans.is_none() {
-        let mut plans = Vec::with_capacity(ctx.job.objects.len());
-        for object in &ctx.job.objects {
-            let name = object.name.api_name.clone();
-            let (fields, meta) = fetch::describe(client, &name).map_err(rest_failure)?;
-            ctx.meta(&meta)?;
-            let Some(fields) = fields else {
-                return Err(Failure::Config(format!(
-                    "org {:?} has no object {name:?} (describe answered 404): check the API name \
-                     (custom objects end in __c) and that the user can see it",
-                    ctx.job.name
-                )));
-            };
-            let select = select_fields(
-                &name,
-                &fields,
-                object.fields.as_deref(),
-                object.watched_fields.as_deref(),
-            )
-            .map_err(|e| Failure::Config(format!("org {:?}: {e}", ctx.job.name)))?;
-            plans.push(Plan {
-                object: name,
-                select,
-                fields: object.fields.clone(),
-                watched: object.watched_fields.clone(),
-            });
-        }
-        ctx.rt.plans = Some(plans);
+    if ctx.rt.org_id.is_none() || ctx.rt.plans.is_none() {
+        sign_in::sign_in(ctx, store, client)?;
     }
     let plans = ctx.rt.plans.clone().unwrap_or_default();
     let clock = ctx.rt.clock.ok_or_else(|| {

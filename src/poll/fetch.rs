@@ -42,45 +42,26 @@ pub enum SubAnswer {
     },
 }
 
-/// The readable fields of an object; `Ok(None)` when the org has no such object (404).
-pub fn describe(
-    client: &RestClient,
-    object: &str,
-) -> Result<(Option<Vec<FieldInfo>>, AnswerMeta), RestError> {
-    let path = client.data_path(&format!("sobjects/{object}/describe"));
-    match client.get_json(&path) {
-        Ok(answer) => {
-            let fields = answer
-                .body
-                .get("fields")
-                .and_then(Value::as_array)
-                .map(|fields| {
-                    fields
-                        .iter()
-                        .filter_map(|f| {
-                            Some(FieldInfo {
-                                name: f.get("name")?.as_str()?.to_string(),
-                                kind: f
-                                    .get("type")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or("")
-                                    .to_string(),
-                            })
-                        })
-                        .collect()
+/// The fields a describe answer lists, with their types; `None` when it lists none.
+pub fn fields_of(describe: &Value) -> Option<Vec<FieldInfo>> {
+    describe
+        .get("fields")
+        .and_then(Value::as_array)
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| {
+                    Some(FieldInfo {
+                        name: f.get("name")?.as_str()?.to_string(),
+                        kind: f
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                    })
                 })
-                .ok_or_else(|| RestError::Decode {
-                    method: Method::GET,
-                    path: path.clone(),
-                    detail: "a describe answer without fields".into(),
-                })?;
-            Ok((Some(fields), answer.meta))
-        }
-        Err(err) if matches!(err.status(), Some(404)) || err.error_code() == Some("NOT_FOUND") => {
-            Ok((None, AnswerMeta::default()))
-        }
-        Err(err) => Err(err),
-    }
+                .collect()
+        })
 }
 
 /// Sends GETs as one composite request (the caller keeps within the limits); answers in order.
