@@ -4,7 +4,7 @@
 //! credential in any log.
 use std::time::{Duration, Instant};
 
-use crate::support::nats::NatsServer;
+use crate::support::nats::{forward_flags, NatsServer};
 use crate::support::receiver::*;
 use crate::support::{code, listen_any_port, run, stderr};
 
@@ -19,14 +19,7 @@ fn headers(id: &str, body: &str) -> Vec<(String, String)> {
 /// A listener forwarding to `nats` and creating the stream, with `extra` flags.
 fn listener(nats: &NatsServer, extra: &[&str]) -> Listener {
     let url = nats.url();
-    let mut args = vec![
-        "--forward-to",
-        &url,
-        "--nats-stream",
-        STREAM,
-        "--nats-ack-timeout",
-        "2",
-    ];
+    let mut args = forward_flags(&url, STREAM);
     args.extend_from_slice(extra);
     Listener::start(SPEC_SECRET, &args)
 }

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::nats::NatsServer;
+use crate::support::nats::{forward_flags, NatsServer};
 use crate::support::nats_creds::start_operator_mode;
 use crate::support::receiver::*;
 use crate::support::{code, listen_any_port, run, stderr};
@@ -135,14 +135,7 @@ fn a_delivery_reaches_the_stream_over_tls_and_an_untrusted_server_is_refused() {
     let ca = dir.path().join("ca.pem");
     let listener = Listener::start_with_env(
         SPEC_SECRET,
-        &[
-            "--forward-to",
-            &url,
-            "--nats-stream",
-            STREAM,
-            "--nats-ack-timeout",
-            "2",
-        ],
+        &forward_flags(&url, STREAM),
         &[("SSL_CERT_FILE", ca.to_str().expect("utf-8 path"))],
     );
     let body = envelope_body();

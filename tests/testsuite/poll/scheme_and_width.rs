@@ -13,7 +13,8 @@ fn the_elements_scheme_signs_what_listen_verifies() {
     let listener =
         crate::support::receiver::Listener::start(key, &["--signature-scheme", "elements"]);
     let url = format!("http://{}/hooks", listener.addr);
-    let poll = || {
+    // `sfhooks poll --once` under the elements scheme to `listen`, with `extra` flags.
+    let poll = |extra: &[&str]| {
         run(sfhooks(p.dir.path())
             .args([
                 "poll",
@@ -28,15 +29,22 @@ fn the_elements_scheme_signs_what_listen_verifies() {
                 "--secret-file",
                 "elements.key",
             ])
-            .args(["--callback-url", &url])
+            .args([
+                "--callback-url",
+                &url,
+                "--state",
+                "poll.db",
+                "--retry-delay",
+                "0s",
+            ])
             .args(p.org.access_token_args())
-            .args(["--state", "poll.db", "--retry-delay", "0s"]))
+            .args(extra))
     };
-    ok(&poll());
+    ok(&poll(&[]));
     p.advance(30);
     let id = contact(&p, "ada");
     p.advance(150);
-    let out = poll();
+    let out = poll(&[]);
     ok(&out);
     let line = listener.stdout_line();
     assert!(
@@ -46,23 +54,7 @@ fn the_elements_scheme_signs_what_listen_verifies() {
     );
     // A previous secret has no meaning under this scheme: refused before anything is read.
     std::fs::write(p.dir.path().join("old.key"), "OldKey\n").expect("write old key");
-    let out = run(sfhooks(p.dir.path())
-        .args([
-            "poll",
-            "--objects",
-            "Contact",
-            "--allow-insecure-http",
-            "--once",
-        ])
-        .args([
-            "--signature-scheme",
-            "elements",
-            "--secret-file",
-            "elements.key",
-        ])
-        .args(["--previous-secret-file", "old.key", "--callback-url", &url])
-        .args(p.org.access_token_args())
-        .args(["--state", "poll.db"]));
+    let out = poll(&["--previous-secret-file", "old.key"]);
     refused(&out, "the elements signature scheme has one key");
 }
 

@@ -32,6 +32,18 @@ pub fn server_binary() -> Option<PathBuf> {
     found
 }
 
+/// The flags of a listener forwarding to `url` and creating `stream`, with a short ack timeout.
+pub fn forward_flags<'a>(url: &'a str, stream: &'a str) -> Vec<&'a str> {
+    vec![
+        "--forward-to",
+        url,
+        "--nats-stream",
+        stream,
+        "--nats-ack-timeout",
+        "2",
+    ]
+}
+
 /// A running `nats-server -js`, killed on drop.
 pub struct NatsServer {
     binary: PathBuf,
