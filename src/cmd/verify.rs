@@ -125,8 +125,13 @@ fn stream(mut check: BodyCheck<'_>, mut body: Box<dyn Read>) -> anyhow::Result<C
         });
         let mut len = 0u64;
         let mut parser_listening = true;
+        // The block to read into once the parser stopped listening (no block comes back then).
+        let mut spare: Option<Vec<u8>> = None;
         loop {
-            let mut block = returned.try_recv().unwrap_or_default();
+            let mut block = spare
+                .take()
+                .or_else(|| returned.try_recv().ok())
+                .unwrap_or_default();
             block.resize(BLOCK, 0);
             let filled = read_block(&mut body, &mut block).context("reading the body")?;
             if filled == 0 {
@@ -136,8 +141,11 @@ fn stream(mut check: BodyCheck<'_>, mut body: Box<dyn Read>) -> anyhow::Result<C
             check.update(&block);
             len += filled as u64;
             // The parser stops listening once it has failed (the body is no envelope).
-            if parser_listening && blocks.send(block).is_err() {
+            if !parser_listening {
+                spare = Some(block);
+            } else if let Err(mpsc::SendError(back)) = blocks.send(block) {
                 parser_listening = false;
+                spare = Some(back);
             }
         }
         drop(blocks);
