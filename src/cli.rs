@@ -367,7 +367,8 @@ pub struct ListenArgs {
     pub bind: String,
     /// Forward every verified delivery: to an http(s):// URL (POSTed, headers passed through), or
     /// into NATS JetStream at nats://HOST:PORT or tls://HOST:PORT (2xx only once JetStream
-    /// acknowledged it; 503 with Retry-After while it cannot).
+    /// acknowledged it; 503 with Retry-After while it cannot). tls:// checks the server's
+    /// certificate against the system's roots; for a private CA set $SSL_CERT_FILE to its PEM.
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
     /// NATS JetStream, for --forward-to nats://.

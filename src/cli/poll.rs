@@ -143,7 +143,8 @@ pub struct PollRunArgs {
     /// Publish the deliveries into NATS JetStream at nats://HOST:PORT or tls://HOST:PORT instead
     /// of POSTing them (no callback URL or secret needed): the subjects, ids and headers of
     /// `sfhooks listen --forward-to`, so one stream serves both capture modes. A delivery counts
-    /// once JetStream acknowledged it; until then it is retried like a failed POST.
+    /// once JetStream acknowledged it; until then it is retried like a failed POST. tls:// checks
+    /// the server's certificate against the system's roots ($SSL_CERT_FILE for a private CA).
     #[arg(long, value_name = "URL")]
     pub forward_to: Option<String>,
     /// NATS JetStream, for --forward-to.
