@@ -84,7 +84,11 @@ pub fn check_org_id(id: &str) -> Result<String, PinError> {
 pub fn same_org(a: &str, b: &str) -> bool {
     let (a, b) = (a.trim(), b.trim());
     if a.len() == b.len() {
-        return a == b;
+        // The suffix only encodes case, and is itself case-insensitive.
+        return match (a.get(..15), b.get(..15)) {
+            (Some(x), Some(y)) if a.len() == 18 => x == y && a[15..].eq_ignore_ascii_case(&b[15..]),
+            _ => a == b,
+        };
     }
     // `get`, not indexing: a value read from an org may hold any text, and must not panic.
     a.len() >= 15 && b.len() >= 15 && a.get(..15).is_some_and(|x| Some(x) == b.get(..15))
@@ -280,6 +284,14 @@ mod tests {
         assert!(same_org("00D000000000001", "00D000000000001AAA"));
         assert!(same_org(" 00D000000000001AAA ", "00D000000000001AAA"));
         assert!(!same_org("00D000000000001AAA", "00D000000000001AAB"));
+        assert!(
+            same_org("00D000000000001AAA", "00D000000000001aaa"),
+            "suffix case"
+        );
+        assert!(
+            !same_org("00D000000000001AAA", "00d000000000001AAA"),
+            "the first 15 are case-sensitive"
+        );
         // Byte 15 inside a multi-byte character: no slice panic, no match.
         assert!(!same_org("00D00000000000é01", "00D000000000001AAA"));
         assert!(!same_org("", "00D000000000001AAA"));
