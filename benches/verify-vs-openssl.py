@@ -20,7 +20,6 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 
 SIZE = 64 * 1024 * 1024
 KEY = "MySecretEventSignatureKey"

@@ -316,12 +316,12 @@ impl Publisher {
                     url: url.as_str().to_owned(),
                     reason,
                 },
-                // rustls reports a refused certificate through an I/O error of the handshake.
-                async_nats::ConnectErrorKind::Tls => NatsConnectError::Tls {
-                    url: url.as_str().to_owned(),
-                    reason,
-                },
-                _ if reason.contains("certificate") || reason.contains("TLS") => {
+                // rustls reports a refused certificate through an I/O error of the handshake, so
+                // the kind alone does not tell.
+                kind if kind == async_nats::ConnectErrorKind::Tls
+                    || reason.contains("certificate")
+                    || reason.contains("TLS") =>
+                {
                     NatsConnectError::Tls {
                         url: url.as_str().to_owned(),
                         reason,

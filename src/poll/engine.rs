@@ -157,6 +157,17 @@ fn rest_failure(err: RestError) -> Failure {
     }
 }
 
+/// The failure a failed subrequest of a composite stands for when it is the session's or the API
+/// budget's (as [`rest_failure`] for a whole request); `None` for the object's own errors, which
+/// each caller words.
+fn session_or_budget(error_code: &str, text: &str) -> Option<Failure> {
+    match error_code {
+        "INVALID_SESSION_ID" => Some(Failure::Auth(text.to_owned())),
+        "REQUEST_LIMIT_EXCEEDED" => Some(Failure::Budget),
+        _ => None,
+    }
+}
+
 struct Ctx<'a, 'b> {
     job: &'a OrgJob,
     connect: &'a Connect<'b>,

@@ -145,8 +145,11 @@ impl HeadScanner {
             return Err(err.into());
         }
         let mut head: EnvelopeHead = serde_json::from_slice(&self.kept)?;
-        // The events were taken out as they closed; what serde saw of the array is empty.
-        head.data.events = self.events;
+        // Events of the recognised array were taken out as they closed, so serde saw it empty;
+        // under an escaped member name nothing was taken out and serde read them itself.
+        if head.data.events.is_empty() {
+            head.data.events = self.events;
+        }
         check_head(head)
     }
 
@@ -465,6 +468,17 @@ mod tests {
             "events":[{"event\u0049d":"e1","eventType":"CREATED","objectType":"Contact","objectId":"003A"}]}}"#;
         let (_, head) = scan_in_blocks(body.as_bytes(), 7);
         assert_eq!(head.expect("envelope").data.events[0].event_id, "e1");
+    }
+
+    #[test]
+    fn events_under_an_escaped_member_name_are_kept_for_serde() {
+        // `d\u0061ta` is `data`: the scanner cannot tell, copies it whole, and serde reads it.
+        let body = r#"{"type":"sfhooks.events","d\u0061ta":{"orgId":"00D5g000004SmKpEAK",
+            "events":[{"eventId":"e1","eventType":"CREATED","objectType":"Contact","objectId":"003A"}]}}"#;
+        let (_, head) = scan_in_blocks(body.as_bytes(), 5);
+        let head = head.expect("envelope");
+        assert_eq!(head.data.events.len(), 1);
+        assert_eq!(head.data.events[0].event_id, "e1");
     }
 
     #[test]

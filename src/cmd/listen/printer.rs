@@ -101,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_printed_before_finish_are_all_written_in_order() {
+    fn finish_takes_every_queued_line_and_ends_the_thread() {
         // Exercises the queue (stdout itself is the test harness's): every line is taken, and
         // finish returns once the thread has ended.
         let (printer, thread) = Printer::start();

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::rows::enqueue_all;
-use super::{Ctx, Failure, Plan};
+use super::{session_or_budget, Ctx, Failure, Plan};
 use crate::poll::clock::local_now_ms;
 use crate::poll::event::{change_event, gap_event};
 use crate::poll::fetch::{self, SubAnswer};
@@ -109,11 +109,8 @@ pub(super) fn deletions(
             error_code,
             message,
         } => {
-            if error_code == "INVALID_SESSION_ID" {
-                return Err(Failure::Auth(message));
-            }
-            if error_code == "REQUEST_LIMIT_EXCEEDED" {
-                return Err(Failure::Budget);
+            if let Some(failure) = session_or_budget(&error_code, &message) {
+                return Err(failure);
             }
             Err(Failure::Other(format!(
                 "the deleted records of {} could not be read: HTTP {status} {error_code}: {message}",

@@ -2,7 +2,7 @@
 //! batch by batch with the cursor (see the parent module for why batches end at page boundaries).
 use serde_json::{Map, Value};
 
-use super::{rest_failure, Ctx, Failure, Plan, Window};
+use super::{rest_failure, session_or_budget, Ctx, Failure, Plan, Window};
 use crate::config::Events;
 use crate::poll::classify::{classify, Row};
 use crate::poll::clock::{local_now_ms, parse_ms};
@@ -76,11 +76,8 @@ pub(super) fn changes(
                 if error_code == "INVALID_FIELD" || error_code == "INVALID_TYPE" {
                     return Err(Failure::Config(format!("org {:?}: {text}", ctx.job.name)));
                 }
-                if error_code == "INVALID_SESSION_ID" {
-                    return Err(Failure::Auth(text));
-                }
-                if error_code == "REQUEST_LIMIT_EXCEEDED" {
-                    return Err(Failure::Budget);
+                if let Some(failure) = session_or_budget(&error_code, &text) {
+                    return Err(failure);
                 }
                 let _ = store.note_object_error(&ctx.job.name, &plan.object, Some(&text));
                 return Err(Failure::Other(text));

@@ -4,7 +4,7 @@
 //! and the cycle's composite) instead of seven.
 use serde_json::Value;
 
-use super::{encode, rest_failure, Ctx, Failure, Plan};
+use super::{encode, rest_failure, session_or_budget, Ctx, Failure, Plan};
 use crate::poll::fetch::{self, SubAnswer, SubGet, COMPOSITE_SUBREQUESTS};
 use crate::poll::soql::select_fields;
 use crate::poll::store::Store;
@@ -104,11 +104,7 @@ fn ok_body(answer: Option<SubAnswer>, what: &str) -> Result<Value, Failure> {
             message,
         }) => {
             let text = format!("{what} failed: HTTP {status} {error_code}: {message}");
-            Err(match error_code.as_str() {
-                "INVALID_SESSION_ID" => Failure::Auth(text),
-                "REQUEST_LIMIT_EXCEEDED" => Failure::Budget,
-                _ => Failure::Other(text),
-            })
+            Err(session_or_budget(&error_code, &text).unwrap_or(Failure::Other(text)))
         }
         None => Err(Failure::Other(format!(
             "the composite request gave no answer for {what}"
